@@ -1,0 +1,420 @@
+// GEMM: C[M, N] = op(A)[M, K] * op(B)[K, N] + beta * C, row-major, float32.
+//
+// Legend: M rows of C, N columns of C, K the reduction length. MR x NR is the register block.
+//
+// BLIS structure, with the loops named as in BLIS:
+//   loop 5 (pc): K in blocks of KC     -> pack op(B)[pc:pc+KC, jc:jc+NC] into 32-wide panels
+//   loop 4 (jc): N in blocks of NC
+//   loop 3 (jr): one 32-wide panel at a time
+//   loop 2 (ir): M in blocks of MR = 4 rows (then single rows for the edge)
+//   loop 1     : the micro-kernel, MR x NR accumulators over kc, no loops in the M/N directions.
+// A is not packed yet: the RNN's A operands (hidden states, gate gradients) are row panels that are
+// read once per panel from cache. Edges in N are zero-padded in packing so the kernel always runs at
+// full width; only the store is masked. beta = 0 never reads C (it may hold NaN).
+//
+// Every C element is reduced over k in ascending order by one FMA chain per KC block, in interior
+// and edge tiles alike, so results do not depend on where a tile falls (needed for determinism).
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+
+namespace FastRnn.Kernels;
+
+/// <summary>Single-precision matrix multiply for the recurrent kernels: <c>C = op(A) * op(B) + beta * C</c>, row-major.</summary>
+/// <remarks>
+/// Two entry points: <see cref="Multiply(MatrixOp, MatrixOp, int, int, int, ReadOnlySpan{float}, int, ReadOnlySpan{float}, int, float, Span{float}, int, Span{float})"/>
+/// packs <c>op(B)</c> block by block into a caller-provided scratch buffer; <see cref="PackB"/> plus <see cref="MultiplyPacked"/>
+/// pack <c>op(B)</c> once and reuse it (the recurrent weights, reused for every time step).
+/// With <c>beta == 0</c>, C is written without being read.
+/// </remarks>
+public static class Gemm
+{
+    /// <summary>Columns per packed panel of B. Every vector width divides it.</summary>
+    internal const int PanelWidth = 32;
+
+    /// <summary>Reduction block: a KC x 32 panel of B (32 KiB) stays in L1/L2 while the rows of A stream past it.</summary>
+    internal const int KC = 256;
+
+    /// <summary>Column block of B packed at a time.</summary>
+    internal const int NC = 512;
+
+    private const int MR = 4;
+
+    /// <summary>Length, in floats, of the scratch buffer <see cref="Multiply(MatrixOp, MatrixOp, int, int, int, ReadOnlySpan{float}, int, ReadOnlySpan{float}, int, float, Span{float}, int, Span{float})"/> needs.</summary>
+    public const int ScratchLength = KC * NC;
+
+    [ThreadStatic]
+    private static float[]? s_threadScratch;
+
+    /// <summary>Floats needed to hold op(B) [K, N] packed for <see cref="MultiplyPacked"/>.</summary>
+    /// <param name="k">Rows of op(B).</param>
+    /// <param name="n">Columns of op(B).</param>
+    public static int PackedLength(int k, int n)
+    {
+        ThrowHelper.ThrowIfNegative(k);
+        ThrowHelper.ThrowIfNegative(n);
+        return checked(k * RoundUpToPanel(n));
+    }
+
+    /// <summary>Packs op(B) [K, N] into the panel layout <see cref="MultiplyPacked"/> reads.</summary>
+    /// <param name="opB">Whether B is used as stored or transposed.</param>
+    /// <param name="k">Rows of op(B).</param>
+    /// <param name="n">Columns of op(B).</param>
+    /// <param name="b">The stored matrix B.</param>
+    /// <param name="ldb">Row stride of the stored B.</param>
+    /// <param name="packed">Destination of length at least <see cref="PackedLength"/>(k, n).</param>
+    public static void PackB(MatrixOp opB, int k, int n, ReadOnlySpan<float> b, int ldb, Span<float> packed)
+    {
+        ThrowHelper.ThrowIfNegative(k);
+        ThrowHelper.ThrowIfNegative(n);
+        ValidateOperand(opB, k, n, b, ldb, nameof(b), nameof(ldb));
+        ThrowHelper.ThrowIfTooShort(packed, PackedLength(k, n), nameof(packed));
+        PackPanels(opB, ref MemoryMarshal.GetReference(b), ldb, 0, k, 0, n, ref MemoryMarshal.GetReference(packed));
+    }
+
+    /// <summary><c>C[M, N] = op(A)[M, K] * B[K, N] + beta * C</c> with B packed by <see cref="PackB"/>.</summary>
+    /// <param name="opA">Whether A is used as stored or transposed.</param>
+    /// <param name="m">Rows of C.</param>
+    /// <param name="n">Columns of C; must equal the n given to <see cref="PackB"/>.</param>
+    /// <param name="k">Reduction length; must equal the k given to <see cref="PackB"/>.</param>
+    /// <param name="a">The stored matrix A.</param>
+    /// <param name="lda">Row stride of the stored A.</param>
+    /// <param name="packedB">B as packed by <see cref="PackB"/>.</param>
+    /// <param name="beta">Scale of the existing C; 0 means C is not read.</param>
+    /// <param name="c">The output C.</param>
+    /// <param name="ldc">Row stride of C.</param>
+    public static void MultiplyPacked(MatrixOp opA, int m, int n, int k, ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> packedB, float beta, Span<float> c, int ldc)
+    {
+        ValidateSizes(m, n, k);
+        ValidateOperand(opA, m, k, a, lda, nameof(a), nameof(lda));
+        ThrowHelper.ThrowIfTooShort(packedB, PackedLength(k, n), nameof(packedB));
+        ValidateOperand(MatrixOp.None, m, n, c, ldc, nameof(c), nameof(ldc));
+        if (m == 0 || n == 0)
+        {
+            return;
+        }
+
+        MultiplyPackedCore(opA, m, n, k, ref MemoryMarshal.GetReference(a), lda, ref MemoryMarshal.GetReference(packedB), beta, ref MemoryMarshal.GetReference(c), ldc);
+    }
+
+    /// <summary><c>C[M, N] = op(A)[M, K] * op(B)[K, N] + beta * C</c>, packing op(B) in blocks into <paramref name="scratch"/>.</summary>
+    /// <param name="opA">Whether A is used as stored or transposed.</param>
+    /// <param name="opB">Whether B is used as stored or transposed.</param>
+    /// <param name="m">Rows of C.</param>
+    /// <param name="n">Columns of C.</param>
+    /// <param name="k">Reduction length.</param>
+    /// <param name="a">The stored matrix A.</param>
+    /// <param name="lda">Row stride of the stored A.</param>
+    /// <param name="b">The stored matrix B.</param>
+    /// <param name="ldb">Row stride of the stored B.</param>
+    /// <param name="beta">Scale of the existing C; 0 means C is not read.</param>
+    /// <param name="c">The output C.</param>
+    /// <param name="ldc">Row stride of C.</param>
+    /// <param name="scratch">At least <see cref="ScratchLength"/> floats for packing.</param>
+    public static void Multiply(MatrixOp opA, MatrixOp opB, int m, int n, int k, ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, float beta, Span<float> c, int ldc, Span<float> scratch)
+    {
+        ValidateSizes(m, n, k);
+        ValidateOperand(opA, m, k, a, lda, nameof(a), nameof(lda));
+        ValidateOperand(opB, k, n, b, ldb, nameof(b), nameof(ldb));
+        ValidateOperand(MatrixOp.None, m, n, c, ldc, nameof(c), nameof(ldc));
+        ThrowHelper.ThrowIfTooShort(scratch, ScratchLength, nameof(scratch));
+        MultiplyCore(opA, opB, m, n, k, a, lda, b, ldb, beta, c, ldc, scratch);
+    }
+
+    /// <summary>As the overload with a scratch buffer, using a per-thread buffer allocated on a thread's first call.</summary>
+    /// <param name="opA">Whether A is used as stored or transposed.</param>
+    /// <param name="opB">Whether B is used as stored or transposed.</param>
+    /// <param name="m">Rows of C.</param>
+    /// <param name="n">Columns of C.</param>
+    /// <param name="k">Reduction length.</param>
+    /// <param name="a">The stored matrix A.</param>
+    /// <param name="lda">Row stride of the stored A.</param>
+    /// <param name="b">The stored matrix B.</param>
+    /// <param name="ldb">Row stride of the stored B.</param>
+    /// <param name="beta">Scale of the existing C; 0 means C is not read.</param>
+    /// <param name="c">The output C.</param>
+    /// <param name="ldc">Row stride of C.</param>
+    public static void Multiply(MatrixOp opA, MatrixOp opB, int m, int n, int k, ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, float beta, Span<float> c, int ldc)
+        => Multiply(opA, opB, m, n, k, a, lda, b, ldb, beta, c, ldc, s_threadScratch ??= new float[ScratchLength]);
+
+    /// <summary>The unvalidated blocked GEMM; callers inside the library have validated shapes.</summary>
+    internal static void MultiplyCore(MatrixOp opA, MatrixOp opB, int m, int n, int k, ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, float beta, Span<float> c, int ldc, Span<float> scratch)
+    {
+        if (m == 0 || n == 0)
+        {
+            return;
+        }
+
+        ref float c0 = ref MemoryMarshal.GetReference(c);
+        if (k == 0)
+        {
+            ScaleRows(m, n, beta, ref c0, ldc);
+            return;
+        }
+
+        ref float a0 = ref MemoryMarshal.GetReference(a);
+        ref float b0 = ref MemoryMarshal.GetReference(b);
+        ref float packed = ref MemoryMarshal.GetReference(scratch);
+        (nint aRow, nint aCol) = opA == MatrixOp.None ? ((nint)lda, (nint)1) : (1, lda);
+        VectorWidth width = VectorDispatch.Current;
+
+        for (int pc = 0; pc < k; pc += KC)
+        {
+            int kc = Math.Min(KC, k - pc);
+            float betaBlock = pc == 0 ? beta : 1f;
+            ref float aBlock = ref Unsafe.Add(ref a0, pc * aCol);
+            for (int jc = 0; jc < n; jc += NC)
+            {
+                int nc = Math.Min(NC, n - jc);
+                PackPanels(opB, ref b0, ldb, pc, kc, jc, nc, ref packed);
+                RunPanels(width, m, nc, kc, ref aBlock, aRow, aCol, ref packed, betaBlock, ref Unsafe.Add(ref c0, jc), ldc);
+            }
+        }
+    }
+
+    internal static void MultiplyPackedCore(MatrixOp opA, int m, int n, int k, ref float a, int lda, ref float packedB, float beta, ref float c, int ldc)
+    {
+        if (k == 0)
+        {
+            ScaleRows(m, n, beta, ref c, ldc);
+            return;
+        }
+
+        (nint aRow, nint aCol) = opA == MatrixOp.None ? ((nint)lda, (nint)1) : (1, lda);
+        RunPanels(VectorDispatch.Current, m, n, k, ref a, aRow, aCol, ref packedB, beta, ref c, ldc);
+    }
+
+    internal static int RoundUpToPanel(int n) => (n + PanelWidth - 1) / PanelWidth * PanelWidth;
+
+    // packed: [ceil(nc / 32)][kc][32]; columns past nc are zero so the kernel always runs full panels.
+    private static void PackPanels(MatrixOp opB, ref float b, int ldb, int pc, int kc, int jc, int nc, ref float packed)
+    {
+        int panels = (nc + PanelWidth - 1) / PanelWidth;
+        for (int panel = 0; panel < panels; panel++)
+        {
+            int j0 = jc + (panel * PanelWidth);
+            int cols = Math.Min(PanelWidth, jc + nc - j0);
+            ref float dst = ref Unsafe.Add(ref packed, (nint)panel * kc * PanelWidth);
+            for (int p = 0; p < kc; p++)
+            {
+                ref float row = ref Unsafe.Add(ref dst, (nint)p * PanelWidth);
+                if (opB == MatrixOp.None)
+                {
+                    ref float src = ref Unsafe.Add(ref b, ((nint)(pc + p) * ldb) + j0);
+                    Unsafe.CopyBlockUnaligned(ref Unsafe.As<float, byte>(ref row), ref Unsafe.As<float, byte>(ref src), (uint)(cols * sizeof(float)));
+                }
+                else
+                {
+                    ref float src = ref Unsafe.Add(ref b, ((nint)j0 * ldb) + pc + p);
+                    for (int j = 0; j < cols; j++)
+                    {
+                        Unsafe.Add(ref row, j) = Unsafe.Add(ref src, (nint)j * ldb);
+                    }
+                }
+
+                for (int j = cols; j < PanelWidth; j++)
+                {
+                    Unsafe.Add(ref row, j) = 0f;
+                }
+            }
+        }
+    }
+
+    private static void RunPanels(VectorWidth width, int m, int n, int kc, ref float a, nint aRow, nint aCol, ref float packed, float beta, ref float c, int ldc)
+    {
+        switch (width)
+        {
+            case VectorWidth.W512:
+                RunPanels<Ops512, Vector512<float>>(m, n, kc, ref a, aRow, aCol, ref packed, beta, ref c, ldc);
+                break;
+            case VectorWidth.W256:
+                RunPanels<Ops256, Vector256<float>>(m, n, kc, ref a, aRow, aCol, ref packed, beta, ref c, ldc);
+                break;
+            case VectorWidth.W128:
+                RunPanels<Ops128, Vector128<float>>(m, n, kc, ref a, aRow, aCol, ref packed, beta, ref c, ldc);
+                break;
+            default:
+                RunPanelsScalar(m, n, kc, ref a, aRow, aCol, ref packed, beta, ref c, ldc);
+                break;
+        }
+    }
+
+    // Loops 3..1 over one packed block: 32-wide panels, split into NR = 2 * vector-width column blocks.
+    private static void RunPanels<TOps, TVector>(int m, int n, int kc, ref float a, nint aRow, nint aCol, ref float packed, float beta, ref float c, int ldc)
+        where TOps : struct, IVectorOps<TVector>
+        where TVector : struct
+    {
+        int nr = 2 * TOps.Count;
+        for (int j0 = 0; j0 < n; j0 += nr)
+        {
+            int cols = Math.Min(nr, n - j0);
+            ref float panel = ref Unsafe.Add(ref packed, ((nint)(j0 / PanelWidth) * kc * PanelWidth) + (j0 % PanelWidth));
+            ref float cBlock = ref Unsafe.Add(ref c, j0);
+            int i = 0;
+            for (; i + MR <= m; i += MR)
+            {
+                Kernel4x2<TOps, TVector>(kc, ref Unsafe.Add(ref a, i * aRow), aRow, aCol, ref panel, ref Unsafe.Add(ref cBlock, (nint)i * ldc), ldc, beta, cols);
+            }
+
+            for (; i < m; i++)
+            {
+                Kernel1x2<TOps, TVector>(kc, ref Unsafe.Add(ref a, i * aRow), aCol, ref panel, ref Unsafe.Add(ref cBlock, (nint)i * ldc), beta, cols);
+            }
+        }
+    }
+
+    // C[4, NR] (+)= A[4, kc] * panel[kc, NR]; panel rows are PanelWidth apart.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Kernel4x2<TOps, TVector>(int kc, ref float a, nint aRow, nint aCol, ref float panel, ref float c, int ldc, float beta, int cols)
+        where TOps : struct, IVectorOps<TVector>
+        where TVector : struct
+    {
+        nint w = TOps.Count;
+        TVector c00 = TOps.Zero, c01 = TOps.Zero, c10 = TOps.Zero, c11 = TOps.Zero;
+        TVector c20 = TOps.Zero, c21 = TOps.Zero, c30 = TOps.Zero, c31 = TOps.Zero;
+        ref float a1 = ref Unsafe.Add(ref a, aRow);
+        ref float a2 = ref Unsafe.Add(ref a, 2 * aRow);
+        ref float a3 = ref Unsafe.Add(ref a, 3 * aRow);
+        for (nint p = 0; p < kc; p++)
+        {
+            nint bOffset = p * PanelWidth;
+            TVector b0 = TOps.Load(ref panel, bOffset);
+            TVector b1 = TOps.Load(ref panel, bOffset + w);
+            nint aOffset = p * aCol;
+            TVector x = TOps.Broadcast(Unsafe.Add(ref a, aOffset));
+            c00 = TOps.MultiplyAdd(x, b0, c00);
+            c01 = TOps.MultiplyAdd(x, b1, c01);
+            x = TOps.Broadcast(Unsafe.Add(ref a1, aOffset));
+            c10 = TOps.MultiplyAdd(x, b0, c10);
+            c11 = TOps.MultiplyAdd(x, b1, c11);
+            x = TOps.Broadcast(Unsafe.Add(ref a2, aOffset));
+            c20 = TOps.MultiplyAdd(x, b0, c20);
+            c21 = TOps.MultiplyAdd(x, b1, c21);
+            x = TOps.Broadcast(Unsafe.Add(ref a3, aOffset));
+            c30 = TOps.MultiplyAdd(x, b0, c30);
+            c31 = TOps.MultiplyAdd(x, b1, c31);
+        }
+
+        StoreRow<TOps, TVector>(c00, c01, ref c, beta, cols);
+        StoreRow<TOps, TVector>(c10, c11, ref Unsafe.Add(ref c, ldc), beta, cols);
+        StoreRow<TOps, TVector>(c20, c21, ref Unsafe.Add(ref c, 2 * (nint)ldc), beta, cols);
+        StoreRow<TOps, TVector>(c30, c31, ref Unsafe.Add(ref c, 3 * (nint)ldc), beta, cols);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Kernel1x2<TOps, TVector>(int kc, ref float a, nint aCol, ref float panel, ref float c, float beta, int cols)
+        where TOps : struct, IVectorOps<TVector>
+        where TVector : struct
+    {
+        nint w = TOps.Count;
+        TVector c00 = TOps.Zero, c01 = TOps.Zero;
+        for (nint p = 0; p < kc; p++)
+        {
+            nint bOffset = p * PanelWidth;
+            TVector x = TOps.Broadcast(Unsafe.Add(ref a, p * aCol));
+            c00 = TOps.MultiplyAdd(x, TOps.Load(ref panel, bOffset), c00);
+            c01 = TOps.MultiplyAdd(x, TOps.Load(ref panel, bOffset + w), c01);
+        }
+
+        StoreRow<TOps, TVector>(c00, c01, ref c, beta, cols);
+    }
+
+    // C[0, 0..cols) = acc + beta * C; beta == 0 never reads C.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreRow<TOps, TVector>(TVector acc0, TVector acc1, ref float c, float beta, int cols)
+        where TOps : struct, IVectorOps<TVector>
+        where TVector : struct
+    {
+        nint w = TOps.Count;
+        if (cols == 2 * w)
+        {
+            if (beta != 0f)
+            {
+                TVector scale = TOps.Broadcast(beta);
+                acc0 = TOps.MultiplyAdd(scale, TOps.Load(ref c, 0), acc0);
+                acc1 = TOps.MultiplyAdd(scale, TOps.Load(ref c, w), acc1);
+            }
+
+            TOps.Store(acc0, ref c, 0);
+            TOps.Store(acc1, ref c, w);
+            return;
+        }
+
+        StorePartialRow<TOps, TVector>(acc0, acc1, ref c, beta, cols);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void StorePartialRow<TOps, TVector>(TVector acc0, TVector acc1, ref float c, float beta, int cols)
+        where TOps : struct, IVectorOps<TVector>
+        where TVector : struct
+    {
+        Span<float> tmp = stackalloc float[2 * Vector512<float>.Count];
+        ref float t = ref MemoryMarshal.GetReference(tmp);
+        TOps.Store(acc0, ref t, 0);
+        TOps.Store(acc1, ref t, TOps.Count);
+        for (int j = 0; j < cols; j++)
+        {
+            // The same FMA as the full-width path, so edge and interior tiles round alike.
+            Unsafe.Add(ref c, j) = beta != 0f ? float.MultiplyAddEstimate(beta, Unsafe.Add(ref c, j), Unsafe.Add(ref t, j)) : Unsafe.Add(ref t, j);
+        }
+    }
+
+    // The specification: plain loops over the packed block, one k-ascending sum per element.
+    private static void RunPanelsScalar(int m, int n, int kc, ref float a, nint aRow, nint aCol, ref float packed, float beta, ref float c, int ldc)
+    {
+        for (int i = 0; i < m; i++)
+        {
+            for (int j = 0; j < n; j++)
+            {
+                ref float bColumn = ref Unsafe.Add(ref packed, ((nint)(j / PanelWidth) * kc * PanelWidth) + (j % PanelWidth));
+                float sum = 0f;
+                for (nint p = 0; p < kc; p++)
+                {
+                    sum += Unsafe.Add(ref a, (i * aRow) + (p * aCol)) * Unsafe.Add(ref bColumn, p * PanelWidth);
+                }
+
+                ref float cij = ref Unsafe.Add(ref c, ((nint)i * ldc) + j);
+                cij = beta != 0f ? sum + (beta * cij) : sum;
+            }
+        }
+    }
+
+    private static void ScaleRows(int m, int n, float beta, ref float c, int ldc)
+    {
+        for (int i = 0; i < m; i++)
+        {
+            Span<float> row = MemoryMarshal.CreateSpan(ref Unsafe.Add(ref c, (nint)i * ldc), n);
+            if (beta == 0f)
+            {
+                row.Clear();
+            }
+            else if (beta != 1f)
+            {
+                System.Numerics.Tensors.TensorPrimitives.Multiply(row, beta, row);
+            }
+        }
+    }
+
+    private static void ValidateSizes(int m, int n, int k)
+    {
+        ThrowHelper.ThrowIfNegative(m);
+        ThrowHelper.ThrowIfNegative(n);
+        ThrowHelper.ThrowIfNegative(k);
+    }
+
+    // A stored operand for op(X)[rows, cols] needs ld >= stored columns and (storedRows - 1) * ld + storedCols elements.
+    private static void ValidateOperand(MatrixOp op, int rows, int cols, ReadOnlySpan<float> x, int ld, string name, string ldName)
+    {
+        (int storedRows, int storedCols) = op == MatrixOp.None ? (rows, cols) : (cols, rows);
+        if (ld < Math.Max(1, storedCols))
+        {
+            ThrowHelper.ThrowArgument(ldName, $"leading dimension must be at least {Math.Max(1, storedCols)}, was {ld}");
+        }
+
+        long needed = storedRows == 0 || storedCols == 0 ? 0 : ((long)(storedRows - 1) * ld) + storedCols;
+        if (x.Length < needed)
+        {
+            ThrowHelper.ThrowArgument(name, $"expected at least {needed} elements for a [{storedRows}, {storedCols}] matrix with stride {ld}, got {x.Length}");
+        }
+    }
+}

@@ -1,0 +1,143 @@
+// Legend: T time steps, B batch, I input size, H hidden size, G gates, N = sum of lengths (packed rows).
+//
+// Everything one forward pass saves for its backward, carved from one pinned allocation at 64-byte aligned
+// offsets. Rows are stored "packed" (cuDNN's layout): the batch is ordered by length, longest first, so the
+// sequences active at step s are the prefix [0, B_s), and step s's rows sit at rowStart[s]. Padding is never
+// copied in and short sequences cost nothing.
+//
+//   xPacked : [N, I]            the inputs, gathered in processing order
+//   gates   : [N, G*H]          pre-activations, then whatever the cell saves
+//   states  : [B + N, H]        slot 0 = h0 (B rows), slot s+1 = h after step s (B_s rows)
+//   dGates  : [N, G*H]          gate gradients, kept for the after-loop weight GEMMs
+//   rows    : [N, max(I, H)]    gathered h_{t-1} for dW_hh, then packed dX
+//   dhNext, dh : [B, H]         carried and total state gradients
+//   packedW : the recurrent weight packed for the GEMM (once per call)
+//   gemm    : the GEMM's packing scratch
+using System.Runtime.InteropServices;
+using FastRnn.Kernels;
+
+namespace FastRnn.Layers;
+
+/// <summary>
+/// Holds everything one forward pass of a <see cref="RecurrentLayer"/> saves for its backward pass, sized once for
+/// <c>(maxSequenceLength, maxBatchSize)</c>. Pass the same workspace to <c>Forward</c> and then <c>Backward</c>;
+/// use several workspaces to keep several passes in flight (one per thread, or one per step when stepping).
+/// </summary>
+/// <remarks>A call with more steps or a larger batch than the workspace was created for throws; nothing resizes.</remarks>
+public sealed class RecurrentWorkspace
+{
+    private const int AlignFloats = 16;
+
+    private readonly float[] _buffer;
+    private readonly int _bufferStart;
+
+    internal RecurrentWorkspace(int maxSequenceLength, int maxBatchSize, int inputSize, int hiddenSize, int gateCount)
+    {
+        ThrowHelper.ThrowIfNotPositive(maxSequenceLength);
+        ThrowHelper.ThrowIfNotPositive(maxBatchSize);
+        MaxSequenceLength = maxSequenceLength;
+        MaxBatchSize = maxBatchSize;
+        InputSize = inputSize;
+        HiddenSize = hiddenSize;
+        GateCount = gateCount;
+
+        long maxRows = (long)maxSequenceLength * maxBatchSize;
+        long gateWidth = (long)gateCount * hiddenSize;
+        long offset = 0;
+        XPackedOffset = Carve(ref offset, maxRows * inputSize);
+        GatesOffset = Carve(ref offset, maxRows * gateWidth);
+        StatesOffset = Carve(ref offset, (maxRows + maxBatchSize) * hiddenSize);
+        DGatesOffset = Carve(ref offset, maxRows * gateWidth);
+        RowsOffset = Carve(ref offset, maxRows * Math.Max(inputSize, hiddenSize));
+        DhNextOffset = Carve(ref offset, (long)maxBatchSize * hiddenSize);
+        DhOffset = Carve(ref offset, (long)maxBatchSize * hiddenSize);
+        BiasOffset = Carve(ref offset, gateWidth);
+        PackedWeightOffset = Carve(ref offset, Math.Max(Gemm.PackedLength(hiddenSize, (int)gateWidth), Gemm.PackedLength((int)gateWidth, hiddenSize)));
+        GemmScratchOffset = Carve(ref offset, Gemm.ScratchLength);
+        if (offset + AlignFloats > Array.MaxLength)
+        {
+            ThrowHelper.ThrowArgument(nameof(maxSequenceLength), $"a workspace for T={maxSequenceLength}, B={maxBatchSize}, I={inputSize}, H={hiddenSize}, G={gateCount} needs {offset} floats, more than one array can hold");
+        }
+
+        // Pinned so the 64-byte alignment computed here stays true.
+        _buffer = GC.AllocateArray<float>((int)offset + AlignFloats, pinned: true);
+        GCHandle handle = GCHandle.Alloc(_buffer, GCHandleType.Pinned);
+        long address = handle.AddrOfPinnedObject();
+        handle.Free();
+        _bufferStart = (int)((64 - (address % 64)) % 64 / sizeof(float));
+
+        Order = new int[maxBatchSize];
+        SortedLengths = new int[maxBatchSize];
+        BatchAt = new int[maxSequenceLength + 1];
+        RowStart = new int[maxSequenceLength + 1];
+        Counts = new int[maxSequenceLength + 1];
+    }
+
+    /// <summary>The largest T a call may use.</summary>
+    public int MaxSequenceLength { get; }
+
+    /// <summary>The largest B a call may use.</summary>
+    public int MaxBatchSize { get; }
+
+    /// <summary>I of the layer this workspace serves.</summary>
+    public int InputSize { get; }
+
+    /// <summary>H of the layer this workspace serves.</summary>
+    public int HiddenSize { get; }
+
+    /// <summary>G of the layer this workspace serves.</summary>
+    public int GateCount { get; }
+
+    /// <summary>Bytes held by this workspace.</summary>
+    public long SizeInBytes => ((long)_buffer.Length * sizeof(float)) + (sizeof(int) * ((2L * MaxBatchSize) + (3L * (MaxSequenceLength + 1))));
+
+    internal int XPackedOffset { get; }
+    internal int GatesOffset { get; }
+    internal int StatesOffset { get; }
+    internal int DGatesOffset { get; }
+    internal int RowsOffset { get; }
+    internal int DhNextOffset { get; }
+    internal int DhOffset { get; }
+    internal int BiasOffset { get; }
+    internal int PackedWeightOffset { get; }
+    internal int GemmScratchOffset { get; }
+
+    // order[j]: the original batch index of the j-th longest sequence (stable).
+    internal int[] Order { get; }
+    internal int[] SortedLengths { get; }
+
+    // BatchAt[s] = B_s, the sequences active at processing step s; RowStart[s] = sum of B_u for u < s.
+    internal int[] BatchAt { get; }
+    internal int[] RowStart { get; }
+    internal int[] Counts { get; }
+
+    // What the last forward pass recorded, for its backward.
+    internal RecurrentLayer? Owner { get; private set; }
+    internal int SequenceLength { get; private set; }
+    internal int BatchSize { get; private set; }
+    internal int Steps { get; private set; }
+
+    internal int TotalRows => RowStart[Steps];
+
+    internal Span<float> Segment(int offset, int length) => _buffer.AsSpan(_bufferStart + offset, length);
+
+    /// <summary>First row of state slot <paramref name="slot"/>: slot 0 is h0, slot s + 1 holds h after step s.</summary>
+    internal int StateSlotRow(int slot) => slot == 0 ? 0 : BatchSize + RowStart[slot - 1];
+
+    internal void BeginForward(RecurrentLayer owner, int sequenceLength, int batchSize, int steps)
+    {
+        Owner = owner;
+        SequenceLength = sequenceLength;
+        BatchSize = batchSize;
+        Steps = steps;
+    }
+
+    internal void Invalidate() => Owner = null;
+
+    private static int Carve(ref long offset, long length)
+    {
+        long start = offset;
+        offset += (length + AlignFloats - 1) / AlignFloats * AlignFloats;
+        return start > int.MaxValue ? int.MaxValue : (int)start;
+    }
+}
