@@ -114,12 +114,15 @@ internal readonly struct Ops128 : IVectorOps<Vector128<float>>
 /// <summary>Chooses the widest accelerated width, capped by an internal limit so tests can run every path in one process.</summary>
 internal static class VectorDispatch
 {
-    private static VectorWidth s_limit = VectorWidth.W512;
+    // Per thread, so a test that narrows the path does not change what concurrently running tests execute.
+    // 0 (the default of a thread-static) means no limit.
+    [ThreadStatic]
+    private static VectorWidth s_limit;
 
-    /// <summary>Test hook: the widest path kernels may take. Setting it wider than the hardware has no effect.</summary>
+    /// <summary>Test hook: the widest path kernels on this thread may take. Setting it wider than the hardware has no effect.</summary>
     internal static VectorWidth Limit
     {
-        get => s_limit;
+        get => s_limit == 0 ? VectorWidth.W512 : s_limit;
         set => s_limit = value;
     }
 
@@ -127,7 +130,7 @@ internal static class VectorDispatch
     {
         get
         {
-            VectorWidth limit = s_limit;
+            VectorWidth limit = Limit;
             if (limit >= VectorWidth.W512 && Vector512.IsHardwareAccelerated)
             {
                 return VectorWidth.W512;

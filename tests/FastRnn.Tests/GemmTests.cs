@@ -1,0 +1,206 @@
+// Legend: M rows of C, N columns of C, K reduction length.
+// Integer-valued data keeps every product and sum exact in float, so the kernels must match the reference exactly.
+using FastRnn.Kernels;
+
+namespace FastRnn.Tests;
+
+public class GemmTests
+{
+    [Theory]
+    [InlineData(1)]
+    [InlineData(4)]
+    [InlineData(8)]
+    [InlineData(16)]
+    public void Multiply_matches_reference_for_all_small_shapes_and_transposes(int floatsPerVector)
+    {
+        using var _ = new WidthLimit((VectorWidth)floatsPerVector);
+        var random = new Random(1);
+        foreach (MatrixOp opA in (MatrixOp[])[MatrixOp.None, MatrixOp.Transpose])
+        {
+            foreach (MatrixOp opB in (MatrixOp[])[MatrixOp.None, MatrixOp.Transpose])
+            {
+                for (int m = 0; m <= 11; m++)
+                {
+                    for (int n = 0; n <= 11; n++)
+                    {
+                        foreach (int k in (int[])[0, 1, 2, 3, 5, 8, 11])
+                        {
+                            foreach (float beta in (float[])[0f, 1f, 0.5f])
+                            {
+                                CheckMultiply(random, opA, opB, m, n, k, beta, packed: false);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(4)]
+    [InlineData(8)]
+    [InlineData(16)]
+    public void Multiply_matches_reference_across_block_boundaries(int floatsPerVector)
+    {
+        using var _ = new WidthLimit((VectorWidth)floatsPerVector);
+        var random = new Random(2);
+        // K crosses KC = 256 and N crosses NC = 512 and the 32-wide panels; M crosses the 4-row block.
+        foreach ((int m, int n, int k) in (ReadOnlySpan<(int, int, int)>)[(17, 33, 257), (5, 530, 7), (33, 65, 300), (1, 1, 600), (64, 128, 64)])
+        {
+            foreach (MatrixOp opA in (MatrixOp[])[MatrixOp.None, MatrixOp.Transpose])
+            {
+                foreach (MatrixOp opB in (MatrixOp[])[MatrixOp.None, MatrixOp.Transpose])
+                {
+                    CheckMultiply(random, opA, opB, m, n, k, beta: 1f, packed: false);
+                    CheckMultiply(random, opA, MatrixOp.None, m, n, k, beta: 0f, packed: true);
+                }
+            }
+        }
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(4)]
+    [InlineData(8)]
+    [InlineData(16)]
+    public void MultiplyPacked_matches_reference(int floatsPerVector)
+    {
+        using var _ = new WidthLimit((VectorWidth)floatsPerVector);
+        var random = new Random(3);
+        foreach (MatrixOp opA in (MatrixOp[])[MatrixOp.None, MatrixOp.Transpose])
+        {
+            foreach (MatrixOp opB in (MatrixOp[])[MatrixOp.None, MatrixOp.Transpose])
+            {
+                for (int m = 0; m <= 9; m++)
+                {
+                    foreach (int n in (int[])[1, 7, 16, 31, 32, 33, 70])
+                    {
+                        foreach (int k in (int[])[0, 1, 4, 13])
+                        {
+                            CheckMultiply(random, opA, opB, m, n, k, beta: 0f, packed: true);
+                            CheckMultiply(random, opA, opB, m, n, k, beta: 1f, packed: true);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    [Fact]
+    public void Strided_operands_leave_the_gaps_untouched()
+    {
+        // A [3, 4] in a stride of 6, B^T stored [5, 4] in a stride of 7, C [3, 5] in a stride of 9.
+        var random = new Random(4);
+        float[] a = RandomIntegers(random, 2 * 6 + 4);
+        float[] b = RandomIntegers(random, 4 * 7 + 4);
+        float[] c = new float[2 * 9 + 5];
+        Array.Fill(c, 42f);
+        Gemm.Multiply(MatrixOp.None, MatrixOp.Transpose, 3, 5, 4, a, 6, b, 7, 0f, c, 9);
+        for (int i = 0; i < 3; i++)
+        {
+            for (int j = 0; j < 9 && (i * 9) + j < c.Length; j++)
+            {
+                if (j >= 5)
+                {
+                    Assert.Equal(42f, c[(i * 9) + j]);
+                    continue;
+                }
+
+                double expected = 0;
+                for (int p = 0; p < 4; p++)
+                {
+                    expected += a[(i * 6) + p] * b[(j * 7) + p];
+                }
+
+                Assert.Equal((float)expected, c[(i * 9) + j]);
+            }
+        }
+    }
+
+    [Fact]
+    public void Too_short_operands_throw_before_writing()
+    {
+        float[] c = [7f, 7f, 7f, 7f];
+        var error = Assert.Throws<ArgumentException>(() => Gemm.Multiply(MatrixOp.None, MatrixOp.None, 2, 2, 3, new float[5], 3, new float[6], 2, 0f, c, 2));
+        Assert.Equal("a", error.ParamName);
+        Assert.Contains("expected at least 6", error.Message, StringComparison.Ordinal);
+        Assert.All(c, value => Assert.Equal(7f, value));
+
+        error = Assert.Throws<ArgumentException>(() => Gemm.Multiply(MatrixOp.None, MatrixOp.None, 2, 2, 3, new float[6], 2, new float[6], 2, 0f, c, 2));
+        Assert.Equal("lda", error.ParamName);
+
+        error = Assert.Throws<ArgumentException>(() => Gemm.MultiplyPacked(MatrixOp.None, 2, 2, 3, new float[6], 3, new float[3], 0f, c, 2));
+        Assert.Equal("packedB", error.ParamName);
+    }
+
+    private static void CheckMultiply(Random random, MatrixOp opA, MatrixOp opB, int m, int n, int k, float beta, bool packed)
+    {
+        int lda = (opA == MatrixOp.None ? k : m) + 1;
+        int ldb = (opB == MatrixOp.None ? n : k) + 2;
+        int ldc = n + 3;
+        int aRows = opA == MatrixOp.None ? m : k;
+        int bRows = opB == MatrixOp.None ? k : n;
+        float[] a = RandomIntegers(random, Math.Max(0, aRows * lda));
+        float[] b = RandomIntegers(random, Math.Max(0, bRows * ldb));
+        float[] c = RandomIntegers(random, m * ldc);
+        float[] original = (float[])c.Clone();
+        if (beta == 0f)
+        {
+            // beta = 0 must not read C: NaN there must not leak into the result.
+            for (int i = 0; i < m; i++)
+            {
+                Array.Fill(c, float.NaN, i * ldc, n);
+            }
+        }
+
+        if (packed)
+        {
+            float[] panel = new float[Gemm.PackedLength(k, n)];
+            Array.Fill(panel, float.NaN);
+            Gemm.PackB(opB, k, n, b, ldb, panel);
+            Gemm.MultiplyPacked(opA, m, n, k, a, lda, panel, beta, c, ldc);
+        }
+        else
+        {
+            Gemm.Multiply(opA, opB, m, n, k, a, lda, b, ldb, beta, c, ldc, new float[Gemm.ScratchLength]);
+        }
+
+        for (int i = 0; i < m; i++)
+        {
+            for (int j = 0; j < ldc; j++)
+            {
+                float actual = c[(i * ldc) + j];
+                if (j >= n)
+                {
+                    Assert.Equal(original[(i * ldc) + j], actual);
+                    continue;
+                }
+
+                double expected = beta * (double)original[(i * ldc) + j];
+                for (int p = 0; p < k; p++)
+                {
+                    double x = opA == MatrixOp.None ? a[(i * lda) + p] : a[(p * lda) + i];
+                    double y = opB == MatrixOp.None ? b[(p * ldb) + j] : b[(j * ldb) + p];
+                    expected += x * y;
+                }
+
+                if ((float)expected != actual)
+                {
+                    Assert.Fail($"{(packed ? "packed " : string.Empty)}op(A)={opA} op(B)={opB} M={m} N={n} K={k} beta={beta} width={VectorDispatch.Current}: C[{i},{j}] = {actual}, expected {expected}");
+                }
+            }
+        }
+    }
+
+    private static float[] RandomIntegers(Random random, int count)
+    {
+        float[] values = new float[count];
+        for (int i = 0; i < count; i++)
+        {
+            values[i] = random.Next(-3, 4);
+        }
+
+        return values;
+    }
+}
