@@ -42,13 +42,13 @@ internal static class ThrowHelper
     internal static void ThrowIfTooShort<T>(Span<T> span, int needed, string paramName) => ThrowIfTooShort((ReadOnlySpan<T>)span, needed, paramName);
 
     /// <summary>Exact length check for a tensor argument, naming its shape: "expected 24 elements ([T=2, B=3, I=4]), got 23".</summary>
-    internal static void ThrowIfLengthMismatch<T>(ReadOnlySpan<T> span, int expected, string paramName, string shape)
+    internal static void ThrowIfLengthMismatch<T>(ReadOnlySpan<T> span, string paramName, Dims shape)
     {
-        if (span.Length != expected)
+        if (span.Length != shape.Product)
         {
-            ThrowArgument(paramName, $"expected {expected} elements ({shape}), got {span.Length}");
+            ThrowArgument(paramName, $"expected {shape.Product} elements ({shape}), got {span.Length}");
         }
     }
 
-    internal static void ThrowIfLengthMismatch<T>(Span<T> span, int expected, string paramName, string shape) => ThrowIfLengthMismatch((ReadOnlySpan<T>)span, expected, paramName, shape);
+    internal static void ThrowIfLengthMismatch<T>(Span<T> span, string paramName, Dims shape) => ThrowIfLengthMismatch((ReadOnlySpan<T>)span, paramName, shape);
 }

@@ -104,21 +104,21 @@ public abstract class RecurrentLayer
     {
         ValidateWorkspace(workspace, sequenceLength, batchSize);
         int T = sequenceLength, B = batchSize, I = InputSize, H = HiddenSize;
-        ThrowHelper.ThrowIfLengthMismatch(input, T * B * I, nameof(input), $"[T={T}, B={B}, I={I}]");
-        ThrowHelper.ThrowIfLengthMismatch(output, T * B * H, nameof(output), $"[T={T}, B={B}, H={H}]");
+        ThrowHelper.ThrowIfLengthMismatch(input, nameof(input), new Dims("T", T, "B", B, "I", I));
+        ThrowHelper.ThrowIfLengthMismatch(output, nameof(output), new Dims("T", T, "B", B, "H", H));
         if (!initialHidden.IsEmpty)
         {
-            ThrowHelper.ThrowIfLengthMismatch(initialHidden, B * H, nameof(initialHidden), $"[B={B}, H={H}]");
+            ThrowHelper.ThrowIfLengthMismatch(initialHidden, nameof(initialHidden), new Dims("B", B, "H", H));
         }
 
         if (!finalHidden.IsEmpty)
         {
-            ThrowHelper.ThrowIfLengthMismatch(finalHidden, B * H, nameof(finalHidden), $"[B={B}, H={H}]");
+            ThrowHelper.ThrowIfLengthMismatch(finalHidden, nameof(finalHidden), new Dims("B", B, "H", H));
         }
 
         if (!lengths.IsEmpty)
         {
-            ThrowHelper.ThrowIfLengthMismatch(lengths, B, nameof(lengths), $"[B={B}]");
+            ThrowHelper.ThrowIfLengthMismatch(lengths, nameof(lengths), new Dims("B", B));
             for (int b = 0; b < B; b++)
             {
                 if ((uint)lengths[b] > (uint)T)
@@ -156,22 +156,22 @@ public abstract class RecurrentLayer
         int T = workspace.SequenceLength, B = workspace.BatchSize, I = InputSize, H = HiddenSize;
         if (!outputGradient.IsEmpty)
         {
-            ThrowHelper.ThrowIfLengthMismatch(outputGradient, T * B * H, nameof(outputGradient), $"[T={T}, B={B}, H={H}]");
+            ThrowHelper.ThrowIfLengthMismatch(outputGradient, nameof(outputGradient), new Dims("T", T, "B", B, "H", H));
         }
 
         if (!inputGradient.IsEmpty)
         {
-            ThrowHelper.ThrowIfLengthMismatch(inputGradient, T * B * I, nameof(inputGradient), $"[T={T}, B={B}, I={I}]");
+            ThrowHelper.ThrowIfLengthMismatch(inputGradient, nameof(inputGradient), new Dims("T", T, "B", B, "I", I));
         }
 
         if (!initialHiddenGradient.IsEmpty)
         {
-            ThrowHelper.ThrowIfLengthMismatch(initialHiddenGradient, B * H, nameof(initialHiddenGradient), $"[B={B}, H={H}]");
+            ThrowHelper.ThrowIfLengthMismatch(initialHiddenGradient, nameof(initialHiddenGradient), new Dims("B", B, "H", H));
         }
 
         if (!finalHiddenGradient.IsEmpty)
         {
-            ThrowHelper.ThrowIfLengthMismatch(finalHiddenGradient, B * H, nameof(finalHiddenGradient), $"[B={B}, H={H}]");
+            ThrowHelper.ThrowIfLengthMismatch(finalHiddenGradient, nameof(finalHiddenGradient), new Dims("B", B, "H", H));
         }
 
         ThrowHelper.ThrowIfNegative(truncationWindow);

@@ -78,7 +78,7 @@ public sealed class LinearHead
         ValidateRows(input, rows, outputGradient, nameof(outputGradient));
         if (!inputGradient.IsEmpty)
         {
-            ThrowHelper.ThrowIfLengthMismatch(inputGradient, rows * InputSize, nameof(inputGradient), $"[N={rows}, In={InputSize}]");
+            ThrowHelper.ThrowIfLengthMismatch(inputGradient, nameof(inputGradient), new Dims("N", rows, "In", InputSize));
         }
 
         int o = OutputSize;
@@ -104,8 +104,8 @@ public sealed class LinearHead
     private void ValidateRows(ReadOnlySpan<float> input, int rows, ReadOnlySpan<float> output, string outputName)
     {
         ThrowHelper.ThrowIfNegative(rows);
-        ThrowHelper.ThrowIfLengthMismatch(input, rows * InputSize, nameof(input), $"[N={rows}, In={InputSize}]");
-        ThrowHelper.ThrowIfLengthMismatch(output, rows * OutputSize, outputName, $"[N={rows}, O={OutputSize}]");
+        ThrowHelper.ThrowIfLengthMismatch(input, nameof(input), new Dims("N", rows, "In", InputSize));
+        ThrowHelper.ThrowIfLengthMismatch(output, outputName, new Dims("N", rows, "O", OutputSize));
     }
 
     private static void Fill(Span<float> values, Random random, float bound)

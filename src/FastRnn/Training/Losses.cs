@@ -29,8 +29,8 @@ public static class Losses
         }
 
         int rows = prediction.Length / width;
-        ThrowHelper.ThrowIfLengthMismatch(target, prediction.Length, nameof(target), $"[N={rows}, W={width}]");
-        ThrowHelper.ThrowIfLengthMismatch(predictionGradient, prediction.Length, nameof(predictionGradient), $"[N={rows}, W={width}]");
+        ThrowHelper.ThrowIfLengthMismatch(target, nameof(target), new Dims("N", rows, "W", width));
+        ThrowHelper.ThrowIfLengthMismatch(predictionGradient, nameof(predictionGradient), new Dims("N", rows, "W", width));
         ValidateMask(validRows, rows);
 
         int counted = 0;
@@ -79,8 +79,8 @@ public static class Losses
     {
         ThrowHelper.ThrowIfNotPositive(classCount);
         int rows = targets.Length;
-        ThrowHelper.ThrowIfLengthMismatch(logits, rows * classCount, nameof(logits), $"[N={rows}, C={classCount}]");
-        ThrowHelper.ThrowIfLengthMismatch(logitsGradient, rows * classCount, nameof(logitsGradient), $"[N={rows}, C={classCount}]");
+        ThrowHelper.ThrowIfLengthMismatch(logits, nameof(logits), new Dims("N", rows, "C", classCount));
+        ThrowHelper.ThrowIfLengthMismatch(logitsGradient, nameof(logitsGradient), new Dims("N", rows, "C", classCount));
         ValidateMask(validRows, rows);
 
         int counted = 0;
@@ -142,7 +142,7 @@ public static class Losses
     {
         if (!validRows.IsEmpty)
         {
-            ThrowHelper.ThrowIfLengthMismatch(validRows, rows, nameof(validRows), $"[N={rows}]");
+            ThrowHelper.ThrowIfLengthMismatch(validRows, nameof(validRows), new Dims("N", rows));
         }
     }
 }

@@ -11,7 +11,7 @@ public static class SequenceMask
     public static void FromLengths(ReadOnlySpan<int> lengths, int sequenceLength, int batchSize, Span<bool> mask)
     {
         ValidateLengths(lengths, sequenceLength, batchSize);
-        ThrowHelper.ThrowIfLengthMismatch(mask, sequenceLength * batchSize, nameof(mask), $"[T={sequenceLength}, B={batchSize}]");
+        ThrowHelper.ThrowIfLengthMismatch(mask, nameof(mask), new Dims("T", sequenceLength, "B", batchSize));
         for (int t = 0; t < sequenceLength; t++)
         {
             for (int b = 0; b < batchSize; b++)
@@ -26,7 +26,7 @@ public static class SequenceMask
     /// <param name="mask">[B], overwritten.</param>
     public static void NonEmpty(ReadOnlySpan<int> lengths, Span<bool> mask)
     {
-        ThrowHelper.ThrowIfLengthMismatch(mask, lengths.Length, nameof(mask), $"[B={lengths.Length}]");
+        ThrowHelper.ThrowIfLengthMismatch(mask, nameof(mask), new Dims("B", lengths.Length));
         for (int b = 0; b < lengths.Length; b++)
         {
             if (lengths[b] < 0)
@@ -47,7 +47,7 @@ public static class SequenceMask
             return;
         }
 
-        ThrowHelper.ThrowIfLengthMismatch(lengths, batchSize, nameof(lengths), $"[B={batchSize}]");
+        ThrowHelper.ThrowIfLengthMismatch(lengths, nameof(lengths), new Dims("B", batchSize));
         for (int b = 0; b < batchSize; b++)
         {
             if ((uint)lengths[b] > (uint)sequenceLength)

@@ -40,7 +40,7 @@ public sealed class Sgd
     /// <param name="gradients">Gradients, same length.</param>
     public void Step(Span<float> values, ReadOnlySpan<float> gradients)
     {
-        ThrowHelper.ThrowIfLengthMismatch(gradients, values.Length, nameof(gradients), "same as values");
+        ThrowHelper.ThrowIfLengthMismatch(gradients, nameof(gradients), new Dims("values", values.Length));
         TensorPrimitives.MultiplyAdd(gradients, -LearningRate, values, values);
     }
 }

@@ -1,0 +1,108 @@
+// Once the workspace exists, a whole training step (forward, head, loss, backward, optimizer) allocates nothing.
+using FastRnn.Layers;
+using FastRnn.Training;
+
+namespace FastRnn.Tests;
+
+public class AllocationTests
+{
+    private const int T = 9, B = 5, I = 6, H = 17, C = 4;
+
+    [Theory]
+    [InlineData(Nonlinearity.Tanh, false)]
+    [InlineData(Nonlinearity.Sigmoid, true)]
+    [InlineData(Nonlinearity.Relu, false)]
+    [InlineData(Nonlinearity.LeakyRelu, true)]
+    public void Many_to_many_cross_entropy_training_step_allocates_nothing(Nonlinearity nonlinearity, bool reverse)
+    {
+        var store = new ParameterStore();
+        var rnn = new ElmanLayer(store, I, H, nonlinearity, reverse: reverse, seed: 1);
+        var head = new LinearHead(store, H, C, seed: 2);
+        var sgd = new Sgd(0.01f);
+        RecurrentWorkspace workspace = rnn.CreateWorkspace(T, B);
+        var random = new Random(3);
+        float[] x = RandomValues(random, T * B * I), h0 = RandomValues(random, B * H);
+        float[] output = new float[T * B * H], hN = new float[B * H], logits = new float[T * B * C], dLogits = new float[T * B * C];
+        float[] dOutput = new float[T * B * H], dX = new float[T * B * I], dh0 = new float[B * H];
+        int[] lengths = [9, 0, 4, 9, 1];
+        int[] targets = new int[T * B];
+        for (int r = 0; r < targets.Length; r++)
+        {
+            targets[r] = r % 7 == 0 ? -100 : random.Next(C);
+        }
+
+        bool[] mask = new bool[T * B];
+
+        void Step()
+        {
+            store.ZeroGradients();
+            rnn.Forward(x, T, B, output, workspace, h0, lengths, hN);
+            head.Forward(output, T * B, logits);
+            SequenceMask.FromLengths(lengths, T, B, mask);
+            Losses.SoftmaxCrossEntropy(logits, targets, C, dLogits, validRows: mask);
+            head.Backward(output, dLogits, T * B, dOutput);
+            rnn.Backward(dOutput, workspace, dX, dh0, truncationWindow: reverse ? 0 : 4);
+            sgd.Step(store);
+        }
+
+        AssertNoAllocation(Step);
+    }
+
+    [Fact]
+    public void Many_to_one_mse_training_step_allocates_nothing()
+    {
+        var store = new ParameterStore();
+        var rnn = new ElmanLayer(store, I, H, seed: 1);
+        var head = new LinearHead(store, H, 2, seed: 2);
+        var sgd = new Sgd(0.01f);
+        RecurrentWorkspace workspace = rnn.CreateWorkspace(T, B);
+        var random = new Random(4);
+        float[] x = RandomValues(random, T * B * I), target = RandomValues(random, B * 2);
+        float[] output = new float[T * B * H], hN = new float[B * H], prediction = new float[B * 2], dPrediction = new float[B * 2], dhN = new float[B * H];
+        int[] lengths = [3, 9, 0, 9, 2];
+        bool[] mask = new bool[B];
+
+        void Step()
+        {
+            store.ZeroGradients();
+            rnn.Forward(x, T, B, output, workspace, lengths: lengths, finalHidden: hN);
+            head.Forward(hN, B, prediction);
+            SequenceMask.NonEmpty(lengths, mask);
+            Losses.MeanSquaredError(prediction, target, 2, dPrediction, validRows: mask);
+            head.Backward(hN, dPrediction, B, dhN);
+            rnn.Backward(default, workspace, finalHiddenGradient: dhN);
+            sgd.Step(store);
+        }
+
+        AssertNoAllocation(Step);
+    }
+
+    internal static void AssertNoAllocation(Action step)
+    {
+        // Warm up: JIT tiers, the GEMM's per-thread scratch.
+        for (int i = 0; i < 3; i++)
+        {
+            step();
+        }
+
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 5; i++)
+        {
+            step();
+        }
+
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.Equal(0, allocated);
+    }
+
+    internal static float[] RandomValues(Random random, int count)
+    {
+        float[] values = new float[count];
+        for (int i = 0; i < count; i++)
+        {
+            values[i] = (float)((2 * random.NextDouble()) - 1);
+        }
+
+        return values;
+    }
+}
