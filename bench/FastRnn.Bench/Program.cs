@@ -1,0 +1,19 @@
+// Entry point: `simd` prints the SIMD widths this process sees (CI proves its environment switches with it),
+// `quick` prints the throughput table without BenchmarkDotNet, anything else goes to BenchmarkDotNet's switcher.
+using System.Runtime.Intrinsics;
+using BenchmarkDotNet.Running;
+using FastRnn.Bench;
+
+if (args.Length > 0 && args[0] == "simd")
+{
+    Console.WriteLine($"Vector512.IsHardwareAccelerated={Vector512.IsHardwareAccelerated} Vector256.IsHardwareAccelerated={Vector256.IsHardwareAccelerated} Vector128.IsHardwareAccelerated={Vector128.IsHardwareAccelerated} Vector<float>.Count={System.Numerics.Vector<float>.Count}");
+    return;
+}
+
+if (args.Length > 0 && args[0] == "quick")
+{
+    QuickTable.Run(args.AsSpan(1));
+    return;
+}
+
+BenchmarkSwitcher.FromAssembly(typeof(ElmanBenchmarks).Assembly).Run(args);
