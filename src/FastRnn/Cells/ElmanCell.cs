@@ -10,14 +10,21 @@ internal readonly struct ElmanCell<TActivation>(TActivation activation) : IRecur
 
     public static int GateCount => 1;
 
+    public static bool HasCellState => false;
+
+    public static bool HasSeparateRecurrentProjection => false;
+
     // gates: [B_t, H] = z_t (left as is)  h: [B_t, H]
-    public void ForwardStep(int rows, int hidden, Span<float> gates, ReadOnlySpan<float> hPrev, Span<float> h)
-        => _activation.Invoke(gates[..(rows * hidden)], h[..(rows * hidden)]);
+    public void ForwardStep(in ForwardStep step)
+    {
+        int count = step.Rows * step.Hidden;
+        _activation.Invoke(step.Gates[..count], step.H[..count]);
+    }
 
     // h_t = f(z_t)  =>  dz_t = dh_t * f'(z_t), with f' taken from h_t.
-    public void BackwardStep(int rows, int hidden, ReadOnlySpan<float> dh, ReadOnlySpan<float> gates, ReadOnlySpan<float> hPrev, ReadOnlySpan<float> h, Span<float> dGates)
+    public void BackwardStep(in BackwardStep step)
     {
-        int count = rows * hidden;
-        _activation.MultiplyByDerivative(h[..count], dh[..count], dGates[..count]);
+        int count = step.Rows * step.Hidden;
+        _activation.MultiplyByDerivative(step.H[..count], step.Dh[..count], step.DGates[..count]);
     }
 }

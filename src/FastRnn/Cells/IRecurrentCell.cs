@@ -10,22 +10,70 @@ internal interface IRecurrentCell
     /// <summary>G: gate blocks per hidden unit in the PyTorch weight layout (Elman 1, GRU 3, LSTM 4).</summary>
     static abstract int GateCount { get; }
 
-    /// <summary>One forward step over the active rows.</summary>
-    /// <param name="rows">B_t.</param>
-    /// <param name="hidden">H.</param>
-    /// <param name="gates">[B_t, G*H]: in, the pre-activations (both projections and both biases); out, what
-    /// <see cref="BackwardStep"/> needs (the cell decides, e.g. post-activation gates).</param>
-    /// <param name="hPrev">[B_t, H] the previous state.</param>
-    /// <param name="h">[B_t, H] the new state.</param>
-    void ForwardStep(int rows, int hidden, Span<float> gates, ReadOnlySpan<float> hPrev, Span<float> h);
+    /// <summary>Whether the cell carries a cell state c next to h (LSTM).</summary>
+    static abstract bool HasCellState { get; }
 
-    /// <summary>One backward step over the active rows.</summary>
-    /// <param name="rows">B_t.</param>
-    /// <param name="hidden">H.</param>
-    /// <param name="dh">[B_t, H] the total gradient at h_t (output gradient plus the carried <c>dhNext</c>).</param>
-    /// <param name="gates">[B_t, G*H] what <see cref="ForwardStep"/> saved.</param>
-    /// <param name="hPrev">[B_t, H] the previous state.</param>
-    /// <param name="h">[B_t, H] the state this step produced.</param>
-    /// <param name="dGates">[B_t, G*H] out: the gradient at the gate pre-activations.</param>
-    void BackwardStep(int rows, int hidden, ReadOnlySpan<float> dh, ReadOnlySpan<float> gates, ReadOnlySpan<float> hPrev, ReadOnlySpan<float> h, Span<float> dGates);
+    /// <summary>
+    /// Whether the recurrent projection <c>W_hh h + b_hh</c> must be kept apart from the input projection (GRU's
+    /// linear-before-reset n gate); then the driver gives it to the cell separately and b_hh is not folded into the
+    /// gates, and the cell returns separate input-side and hidden-side gate gradients.
+    /// </summary>
+    static abstract bool HasSeparateRecurrentProjection { get; }
+
+    void ForwardStep(in ForwardStep step);
+
+    void BackwardStep(in BackwardStep step);
+}
+
+/// <summary>The spans of one forward step; all [B_t, ...] blocks are contiguous rows.</summary>
+internal ref struct ForwardStep
+{
+    public int Rows;
+    public int Hidden;
+
+    /// <summary>[B_t, G*H] in: pre-activations (input projection, b_ih, and unless separate also W_hh h + b_hh); out: what backward needs.</summary>
+    public Span<float> Gates;
+
+    /// <summary>[B_t, G*H] W_hh h_{t-1} (only with a separate recurrent projection).</summary>
+    public ReadOnlySpan<float> RecurrentProjection;
+
+    /// <summary>[G*H] b_hh (only with a separate recurrent projection).</summary>
+    public ReadOnlySpan<float> RecurrentBias;
+
+    /// <summary>[B_t, H] extra per-step values the cell saves (GRU: W_hn h + b_hn).</summary>
+    public Span<float> Saved;
+
+    public ReadOnlySpan<float> HPrev;
+    public ReadOnlySpan<float> CPrev;
+    public Span<float> H;
+    public Span<float> C;
+}
+
+/// <summary>The spans of one backward step.</summary>
+internal ref struct BackwardStep
+{
+    public int Rows;
+    public int Hidden;
+
+    /// <summary>[B_t, H] total dL/dh_t (output gradient plus carried).</summary>
+    public ReadOnlySpan<float> Dh;
+
+    /// <summary>[B_t, H] in: dL/dc_t carried from t + 1 (cells with state); out: dL/dc_{t-1}.</summary>
+    public Span<float> DcNext;
+
+    public ReadOnlySpan<float> Gates;
+    public ReadOnlySpan<float> Saved;
+    public ReadOnlySpan<float> HPrev;
+    public ReadOnlySpan<float> CPrev;
+    public ReadOnlySpan<float> H;
+    public ReadOnlySpan<float> C;
+
+    /// <summary>[B_t, G*H] out: gradient at the input-side pre-activations (and at the hidden side unless separate).</summary>
+    public Span<float> DGates;
+
+    /// <summary>[B_t, G*H] out: gradient at the hidden-side pre-activations (only with a separate recurrent projection).</summary>
+    public Span<float> DGatesHidden;
+
+    /// <summary>[B_t, H] out: the part of dL/dh_{t-1} that does not pass through W_hh (only with a separate recurrent projection).</summary>
+    public Span<float> DhPrevDirect;
 }

@@ -21,7 +21,7 @@ public sealed class ElmanLayer : RecurrentLayer
     public ElmanLayer(
         ParameterStore store, int inputSize, int hiddenSize, Nonlinearity nonlinearity = Nonlinearity.Tanh, float leakySlope = 0.01f,
         int layerIndex = 0, bool reverse = false, int seed = 0, string namePrefix = "")
-        : base(store, inputSize, hiddenSize, gateCount: 1, layerIndex, reverse, namePrefix)
+        : base(store, inputSize, hiddenSize, ElmanCell<TanhActivation>.GateCount, layerIndex, reverse, namePrefix)
     {
         if (!Enum.IsDefined(nonlinearity))
         {
@@ -44,57 +44,46 @@ public sealed class ElmanLayer : RecurrentLayer
     /// <summary>The negative-side slope used by <see cref="Nonlinearity.LeakyRelu"/>.</summary>
     public float LeakySlope { get; }
 
-    private protected override void RunForward(RecurrentWorkspace workspace, ReadOnlySpan<float> input, ReadOnlySpan<float> initialHidden, int T, int B, Span<float> output, Span<float> finalHidden)
+    private protected override void RunForward(RecurrentWorkspace workspace, ReadOnlySpan<float> input, int T, int B, Span<float> output, in SequenceStates states)
     {
         switch (Nonlinearity)
         {
             case Nonlinearity.Tanh:
-                Forward(new ElmanCell<TanhActivation>(default), workspace, input, initialHidden, T, B, output, finalHidden);
+                SequenceDriver.Forward(new ElmanCell<TanhActivation>(default), workspace, Reverse, Weights, input, T, B, output, states);
                 break;
             case Nonlinearity.Sigmoid:
-                Forward(new ElmanCell<SigmoidActivation>(default), workspace, input, initialHidden, T, B, output, finalHidden);
+                SequenceDriver.Forward(new ElmanCell<SigmoidActivation>(default), workspace, Reverse, Weights, input, T, B, output, states);
                 break;
             case Nonlinearity.Relu:
-                Forward(new ElmanCell<LeakyReluActivation>(new LeakyReluActivation(0f)), workspace, input, initialHidden, T, B, output, finalHidden);
-                break;
             case Nonlinearity.LeakyRelu:
-                Forward(new ElmanCell<LeakyReluActivation>(new LeakyReluActivation(LeakySlope)), workspace, input, initialHidden, T, B, output, finalHidden);
+                SequenceDriver.Forward(new ElmanCell<LeakyReluActivation>(new(ReluSlope)), workspace, Reverse, Weights, input, T, B, output, states);
                 break;
             default:
-                Forward(new ElmanCell<IdentityActivation>(default), workspace, input, initialHidden, T, B, output, finalHidden);
+                SequenceDriver.Forward(new ElmanCell<IdentityActivation>(default), workspace, Reverse, Weights, input, T, B, output, states);
                 break;
         }
     }
 
-    private protected override void RunBackward(RecurrentWorkspace workspace, ReadOnlySpan<float> outputGradient, ReadOnlySpan<float> finalHiddenGradient, int truncationWindow, Span<float> inputGradient, Span<float> initialHiddenGradient)
+    private protected override void RunBackward(RecurrentWorkspace workspace, in SequenceGradients gradients)
     {
         switch (Nonlinearity)
         {
             case Nonlinearity.Tanh:
-                Backward(new ElmanCell<TanhActivation>(default), workspace, outputGradient, finalHiddenGradient, truncationWindow, inputGradient, initialHiddenGradient);
+                SequenceDriver.Backward(new ElmanCell<TanhActivation>(default), workspace, Reverse, Weights, gradients, Gradients);
                 break;
             case Nonlinearity.Sigmoid:
-                Backward(new ElmanCell<SigmoidActivation>(default), workspace, outputGradient, finalHiddenGradient, truncationWindow, inputGradient, initialHiddenGradient);
+                SequenceDriver.Backward(new ElmanCell<SigmoidActivation>(default), workspace, Reverse, Weights, gradients, Gradients);
                 break;
             case Nonlinearity.Relu:
-                Backward(new ElmanCell<LeakyReluActivation>(new LeakyReluActivation(0f)), workspace, outputGradient, finalHiddenGradient, truncationWindow, inputGradient, initialHiddenGradient);
-                break;
             case Nonlinearity.LeakyRelu:
-                Backward(new ElmanCell<LeakyReluActivation>(new LeakyReluActivation(LeakySlope)), workspace, outputGradient, finalHiddenGradient, truncationWindow, inputGradient, initialHiddenGradient);
+                SequenceDriver.Backward(new ElmanCell<LeakyReluActivation>(new(ReluSlope)), workspace, Reverse, Weights, gradients, Gradients);
                 break;
             default:
-                Backward(new ElmanCell<IdentityActivation>(default), workspace, outputGradient, finalHiddenGradient, truncationWindow, inputGradient, initialHiddenGradient);
+                SequenceDriver.Backward(new ElmanCell<IdentityActivation>(default), workspace, Reverse, Weights, gradients, Gradients);
                 break;
         }
     }
 
-    private void Forward<TCell>(TCell cell, RecurrentWorkspace workspace, ReadOnlySpan<float> input, ReadOnlySpan<float> initialHidden, int T, int B, Span<float> output, Span<float> finalHidden)
-        where TCell : struct, IRecurrentCell
-        => SequenceDriver.Forward(cell, workspace, Reverse, WeightIh.Values, WeightHh.Values, BiasIh.Values, BiasHh.Values, input, initialHidden, T, B, output, finalHidden);
-
-    private void Backward<TCell>(TCell cell, RecurrentWorkspace workspace, ReadOnlySpan<float> outputGradient, ReadOnlySpan<float> finalHiddenGradient, int truncationWindow, Span<float> inputGradient, Span<float> initialHiddenGradient)
-        where TCell : struct, IRecurrentCell
-        => SequenceDriver.Backward(
-            cell, workspace, Reverse, WeightIh.Values, WeightHh.Values, outputGradient, finalHiddenGradient, truncationWindow, inputGradient, initialHiddenGradient,
-            WeightIh.Gradient, WeightHh.Gradient, BiasIh.Gradient, BiasHh.Gradient);
+    // ReLU is leaky ReLU with slope 0.
+    private float ReluSlope => Nonlinearity == Nonlinearity.Relu ? 0f : LeakySlope;
 }

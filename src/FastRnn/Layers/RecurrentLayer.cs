@@ -101,38 +101,7 @@ public abstract class RecurrentLayer
     public void Forward(
         ReadOnlySpan<float> input, int sequenceLength, int batchSize, Span<float> output, RecurrentWorkspace workspace,
         ReadOnlySpan<float> initialHidden = default, ReadOnlySpan<int> lengths = default, Span<float> finalHidden = default)
-    {
-        ValidateWorkspace(workspace, sequenceLength, batchSize);
-        int T = sequenceLength, B = batchSize, I = InputSize, H = HiddenSize;
-        ThrowHelper.ThrowIfLengthMismatch(input, nameof(input), new Dims("T", T, "B", B, "I", I));
-        ThrowHelper.ThrowIfLengthMismatch(output, nameof(output), new Dims("T", T, "B", B, "H", H));
-        if (!initialHidden.IsEmpty)
-        {
-            ThrowHelper.ThrowIfLengthMismatch(initialHidden, nameof(initialHidden), new Dims("B", B, "H", H));
-        }
-
-        if (!finalHidden.IsEmpty)
-        {
-            ThrowHelper.ThrowIfLengthMismatch(finalHidden, nameof(finalHidden), new Dims("B", B, "H", H));
-        }
-
-        if (!lengths.IsEmpty)
-        {
-            ThrowHelper.ThrowIfLengthMismatch(lengths, nameof(lengths), new Dims("B", B));
-            for (int b = 0; b < B; b++)
-            {
-                if ((uint)lengths[b] > (uint)T)
-                {
-                    ThrowHelper.ThrowOutOfRange(nameof(lengths), $"lengths[{b}] must be in 0..T={T}, was {lengths[b]}");
-                }
-            }
-        }
-
-        workspace.Invalidate();
-        int steps = Layers.SequenceDriver.Prepare(workspace, T, B, lengths);
-        workspace.BeginForward(this, T, B, steps);
-        RunForward(workspace, input, initialHidden, T, B, output, finalHidden);
-    }
+        => ForwardCore(input, sequenceLength, batchSize, output, workspace, lengths, new SequenceStates { H0 = initialHidden, HN = finalHidden });
 
     /// <summary>Backpropagates through the pass recorded in <paramref name="workspace"/> (full BPTT, or truncated).</summary>
     /// <param name="outputGradient">dL/d output: [T, B, H], or empty for zero (e.g. when only h_n feeds the loss). Padding is not read.</param>
@@ -146,6 +115,50 @@ public abstract class RecurrentLayer
     public void Backward(
         ReadOnlySpan<float> outputGradient, RecurrentWorkspace workspace, Span<float> inputGradient = default,
         Span<float> initialHiddenGradient = default, ReadOnlySpan<float> finalHiddenGradient = default, int truncationWindow = 0)
+        => BackwardCore(workspace, new SequenceGradients
+        {
+            DOutput = outputGradient,
+            DX = inputGradient,
+            Dh0 = initialHiddenGradient,
+            DhN = finalHiddenGradient,
+            TruncationWindow = truncationWindow,
+        });
+
+    /// <summary>The layer's weights as spans, for the driver.</summary>
+    private protected LayerWeights Weights => new(WeightIh.Values, WeightHh.Values, BiasIh.Values, BiasHh.Values);
+
+    /// <summary>The layer's parameter gradients as spans, for the driver.</summary>
+    private protected WeightGradients Gradients => new(WeightIh.Gradient, WeightHh.Gradient, BiasIh.Gradient, BiasHh.Gradient);
+
+    private protected void ForwardCore(ReadOnlySpan<float> input, int sequenceLength, int batchSize, Span<float> output, RecurrentWorkspace workspace, ReadOnlySpan<int> lengths, in SequenceStates states)
+    {
+        ValidateWorkspace(workspace, sequenceLength, batchSize);
+        int T = sequenceLength, B = batchSize, I = InputSize, H = HiddenSize;
+        ThrowHelper.ThrowIfLengthMismatch(input, nameof(input), new Dims("T", T, "B", B, "I", I));
+        ThrowHelper.ThrowIfLengthMismatch(output, nameof(output), new Dims("T", T, "B", B, "H", H));
+        ValidateOptionalState(states.H0, "initialHidden", B, H);
+        ValidateOptionalState(states.C0, "initialCell", B, H);
+        ValidateOptionalState(states.HN, "finalHidden", B, H);
+        ValidateOptionalState(states.CN, "finalCell", B, H);
+        if (!lengths.IsEmpty)
+        {
+            ThrowHelper.ThrowIfLengthMismatch(lengths, nameof(lengths), new Dims("B", B));
+            for (int b = 0; b < B; b++)
+            {
+                if ((uint)lengths[b] > (uint)T)
+                {
+                    ThrowHelper.ThrowOutOfRange(nameof(lengths), $"lengths[{b}] must be in 0..T={T}, was {lengths[b]}");
+                }
+            }
+        }
+
+        workspace.Invalidate();
+        int steps = SequenceDriver.Prepare(workspace, T, B, lengths);
+        workspace.BeginForward(this, T, B, steps);
+        RunForward(workspace, input, T, B, output, states);
+    }
+
+    private protected void BackwardCore(RecurrentWorkspace workspace, in SequenceGradients gradients)
     {
         ArgumentNullException.ThrowIfNull(workspace);
         if (!ReferenceEquals(workspace.Owner, this))
@@ -154,38 +167,44 @@ public abstract class RecurrentLayer
         }
 
         int T = workspace.SequenceLength, B = workspace.BatchSize, I = InputSize, H = HiddenSize;
-        if (!outputGradient.IsEmpty)
+        if (!gradients.DOutput.IsEmpty)
         {
-            ThrowHelper.ThrowIfLengthMismatch(outputGradient, nameof(outputGradient), new Dims("T", T, "B", B, "H", H));
+            ThrowHelper.ThrowIfLengthMismatch(gradients.DOutput, "outputGradient", new Dims("T", T, "B", B, "H", H));
         }
 
-        if (!inputGradient.IsEmpty)
+        if (!gradients.DX.IsEmpty)
         {
-            ThrowHelper.ThrowIfLengthMismatch(inputGradient, nameof(inputGradient), new Dims("T", T, "B", B, "I", I));
+            ThrowHelper.ThrowIfLengthMismatch(gradients.DX, "inputGradient", new Dims("T", T, "B", B, "I", I));
         }
 
-        if (!initialHiddenGradient.IsEmpty)
+        ValidateOptionalState(gradients.Dh0, "initialHiddenGradient", B, H);
+        ValidateOptionalState(gradients.Dc0, "initialCellGradient", B, H);
+        ValidateOptionalState(gradients.DhN, "finalHiddenGradient", B, H);
+        ValidateOptionalState(gradients.DcN, "finalCellGradient", B, H);
+        if (gradients.TruncationWindow < 0)
         {
-            ThrowHelper.ThrowIfLengthMismatch(initialHiddenGradient, nameof(initialHiddenGradient), new Dims("B", B, "H", H));
+            ThrowHelper.ThrowOutOfRange("truncationWindow", $"must be non-negative, was {gradients.TruncationWindow}");
         }
 
-        if (!finalHiddenGradient.IsEmpty)
+        if (gradients.TruncationWindow > 0 && Reverse)
         {
-            ThrowHelper.ThrowIfLengthMismatch(finalHiddenGradient, nameof(finalHiddenGradient), new Dims("B", B, "H", H));
+            ThrowHelper.ThrowArgument("truncationWindow", "truncated BPTT applies to forward-direction layers only");
         }
 
-        ThrowHelper.ThrowIfNegative(truncationWindow);
-        if (truncationWindow > 0 && Reverse)
-        {
-            ThrowHelper.ThrowArgument(nameof(truncationWindow), "truncated BPTT applies to forward-direction layers only");
-        }
-
-        RunBackward(workspace, outputGradient, finalHiddenGradient, truncationWindow, inputGradient, initialHiddenGradient);
+        RunBackward(workspace, gradients);
     }
 
-    private protected abstract void RunForward(RecurrentWorkspace workspace, ReadOnlySpan<float> input, ReadOnlySpan<float> initialHidden, int T, int B, Span<float> output, Span<float> finalHidden);
+    private protected abstract void RunForward(RecurrentWorkspace workspace, ReadOnlySpan<float> input, int T, int B, Span<float> output, in SequenceStates states);
 
-    private protected abstract void RunBackward(RecurrentWorkspace workspace, ReadOnlySpan<float> outputGradient, ReadOnlySpan<float> finalHiddenGradient, int truncationWindow, Span<float> inputGradient, Span<float> initialHiddenGradient);
+    private protected abstract void RunBackward(RecurrentWorkspace workspace, in SequenceGradients gradients);
+
+    private static void ValidateOptionalState(ReadOnlySpan<float> state, string name, int B, int H)
+    {
+        if (!state.IsEmpty)
+        {
+            ThrowHelper.ThrowIfLengthMismatch(state, name, new Dims("B", B, "H", H));
+        }
+    }
 
     private void ValidateWorkspace(RecurrentWorkspace workspace, int sequenceLength, int batchSize)
     {

@@ -11,6 +11,11 @@
 //   dGates  : [N, G*H]          gate gradients, kept for the after-loop weight GEMMs
 //   rows    : [N, max(I, H)]    gathered h_{t-1} for dW_hh, then packed dX
 //   dhNext, dh : [B, H]         carried and total state gradients
+//   cells   : [B + N, H]        LSTM only: c in the same slots as states
+//   saved   : [N, H]            GRU only: W_hn h + b_hn per step
+//   dGatesHidden : [N, G*H]     GRU only: hidden-side gate gradients (differ from dGates in the n block)
+//   projection : [B, G*H]       GRU only: W_hh h_{t-1} of the current step
+//   dcNext  : [B, H]            LSTM only: carried cell-state gradient
 //   packedW : the recurrent weight packed for the GEMM (once per call)
 //   gemm    : the GEMM's packing scratch
 using System.Runtime.InteropServices;
@@ -54,6 +59,15 @@ public sealed class RecurrentWorkspace
         BiasOffset = Carve(ref offset, gateWidth);
         PackedWeightOffset = Carve(ref offset, Math.Max(Gemm.PackedLength(hiddenSize, (int)gateWidth), Gemm.PackedLength((int)gateWidth, hiddenSize)));
         GemmScratchOffset = Carve(ref offset, Gemm.ScratchLength);
+
+        // G decides the cell: 4 is the LSTM (cell state), 3 the GRU (separate recurrent projection).
+        HasCellState = gateCount == 4;
+        HasSeparateProjection = gateCount == 3;
+        CellsOffset = Carve(ref offset, HasCellState ? (maxRows + maxBatchSize) * hiddenSize : 0);
+        DcNextOffset = Carve(ref offset, HasCellState ? (long)maxBatchSize * hiddenSize : 0);
+        SavedOffset = Carve(ref offset, HasSeparateProjection ? maxRows * hiddenSize : 0);
+        DGatesHiddenOffset = Carve(ref offset, HasSeparateProjection ? maxRows * gateWidth : 0);
+        ProjectionOffset = Carve(ref offset, HasSeparateProjection ? maxBatchSize * gateWidth : 0);
         if (offset + AlignFloats > Array.MaxLength)
         {
             ThrowHelper.ThrowArgument(nameof(maxSequenceLength), $"a workspace for T={maxSequenceLength}, B={maxBatchSize}, I={inputSize}, H={hiddenSize}, G={gateCount} needs {offset} floats, more than one array can hold");
@@ -101,6 +115,13 @@ public sealed class RecurrentWorkspace
     internal int BiasOffset { get; }
     internal int PackedWeightOffset { get; }
     internal int GemmScratchOffset { get; }
+    internal int CellsOffset { get; }
+    internal int DcNextOffset { get; }
+    internal int SavedOffset { get; }
+    internal int DGatesHiddenOffset { get; }
+    internal int ProjectionOffset { get; }
+    internal bool HasCellState { get; }
+    internal bool HasSeparateProjection { get; }
 
     // order[j]: the original batch index of the j-th longest sequence (stable).
     internal int[] Order { get; }

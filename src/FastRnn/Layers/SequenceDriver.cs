@@ -10,6 +10,45 @@ using FastRnn.Kernels;
 
 namespace FastRnn.Layers;
 
+/// <summary>One layer's parameters: W_ih [G*H, I], W_hh [G*H, H], b_ih and b_hh [G*H].</summary>
+internal readonly ref struct LayerWeights(ReadOnlySpan<float> weightIh, ReadOnlySpan<float> weightHh, ReadOnlySpan<float> biasIh, ReadOnlySpan<float> biasHh)
+{
+    public readonly ReadOnlySpan<float> WeightIh = weightIh;
+    public readonly ReadOnlySpan<float> WeightHh = weightHh;
+    public readonly ReadOnlySpan<float> BiasIh = biasIh;
+    public readonly ReadOnlySpan<float> BiasHh = biasHh;
+}
+
+/// <summary>Initial and final states of a forward call, [B, H] each, original batch order; empty means zero / not wanted.</summary>
+internal ref struct SequenceStates
+{
+    public ReadOnlySpan<float> H0;
+    public ReadOnlySpan<float> C0;
+    public Span<float> HN;
+    public Span<float> CN;
+}
+
+/// <summary>What a backward call reads and writes besides the parameter gradients.</summary>
+internal ref struct SequenceGradients
+{
+    public ReadOnlySpan<float> DOutput;
+    public ReadOnlySpan<float> DhN;
+    public ReadOnlySpan<float> DcN;
+    public Span<float> DX;
+    public Span<float> Dh0;
+    public Span<float> Dc0;
+    public int TruncationWindow;
+}
+
+/// <summary>The parameter gradients, accumulated (+=).</summary>
+internal readonly ref struct WeightGradients(Span<float> weightIh, Span<float> weightHh, Span<float> biasIh, Span<float> biasHh)
+{
+    public readonly Span<float> WeightIh = weightIh;
+    public readonly Span<float> WeightHh = weightHh;
+    public readonly Span<float> BiasIh = biasIh;
+    public readonly Span<float> BiasHh = biasHh;
+}
+
 internal static class SequenceDriver
 {
     /// <summary>Orders the batch by length (stable, longest first) and derives B_s and the packed row offsets.</summary>
@@ -63,13 +102,8 @@ internal static class SequenceDriver
     /// <summary>Time index of sorted position j at processing step s.</summary>
     private static int TimeIndex(RecurrentWorkspace ws, bool reverse, int s, int j) => reverse ? ws.SortedLengths[j] - 1 - s : s;
 
-    // x: [T, B, I]  h0: [B, H] or empty  output: [T, B, H]  hN: [B, H] or empty
-    // wIh: [G*H, I]  wHh: [G*H, H]  bIh, bHh: [G*H]
-    internal static void Forward<TCell>(
-        TCell cell, RecurrentWorkspace ws, bool reverse,
-        ReadOnlySpan<float> wIh, ReadOnlySpan<float> wHh, ReadOnlySpan<float> bIh, ReadOnlySpan<float> bHh,
-        ReadOnlySpan<float> x, ReadOnlySpan<float> h0, int T, int B,
-        Span<float> output, Span<float> hN)
+    // x: [T, B, I]  output: [T, B, H]
+    internal static void Forward<TCell>(TCell cell, RecurrentWorkspace ws, bool reverse, in LayerWeights w, ReadOnlySpan<float> x, int T, int B, Span<float> output, in SequenceStates states)
         where TCell : struct, IRecurrentCell
     {
         int I = ws.InputSize, H = ws.HiddenSize, GH = TCell.GateCount * H;
@@ -77,7 +111,10 @@ internal static class SequenceDriver
         int[] order = ws.Order, batchAt = ws.BatchAt, rowStart = ws.RowStart;
         Span<float> xPacked = ws.Segment(ws.XPackedOffset, N * I);
         Span<float> gates = ws.Segment(ws.GatesOffset, N * GH);
-        Span<float> states = ws.Segment(ws.StatesOffset, (B + N) * H);
+        Span<float> hs = ws.Segment(ws.StatesOffset, (B + N) * H);
+        Span<float> cs = TCell.HasCellState ? ws.Segment(ws.CellsOffset, (B + N) * H) : default;
+        Span<float> saved = TCell.HasSeparateRecurrentProjection ? ws.Segment(ws.SavedOffset, N * H) : default;
+        Span<float> projection = TCell.HasSeparateRecurrentProjection ? ws.Segment(ws.ProjectionOffset, B * GH) : default;
         Span<float> packedW = ws.Segment(ws.PackedWeightOffset, Gemm.PackedLength(H, GH));
         Span<float> scratch = ws.Segment(ws.GemmScratchOffset, Gemm.ScratchLength);
 
@@ -91,42 +128,62 @@ internal static class SequenceDriver
             }
         }
 
-        // Both biases are folded into the hoisted projection: gates[N, G*H] = b_ih + b_hh + xPacked * W_ih^T.
+        // gates[N, G*H] = b_ih + b_hh + xPacked * W_ih^T. A separate recurrent projection (GRU) keeps b_hn out:
+        // it is multiplied by r together with W_hn h.
         Span<float> bias = ws.Segment(ws.BiasOffset, GH);
-        TensorPrimitives.Add(bIh, bHh, bias);
+        TensorPrimitives.Add(w.BiasIh, w.BiasHh, bias);
+        if (TCell.HasSeparateRecurrentProjection)
+        {
+            w.BiasIh.Slice(GH - H, H).CopyTo(bias.Slice(GH - H, H));
+        }
+
         for (int r = 0; r < N; r++)
         {
             bias.CopyTo(gates.Slice(r * GH, GH));
         }
 
-        Gemm.MultiplyCore(MatrixOp.None, MatrixOp.Transpose, N, GH, I, xPacked, I, wIh, I, 1f, gates, GH, scratch);
+        Gemm.MultiplyCore(MatrixOp.None, MatrixOp.Transpose, N, GH, I, xPacked, I, w.WeightIh, I, 1f, gates, GH, scratch);
 
-        // Slot 0 holds h0 in sorted order.
-        for (int j = 0; j < B; j++)
+        // Slot 0 holds h0 (and c0) in sorted order.
+        GatherRows(states.H0, hs, order, B, H);
+        if (TCell.HasCellState)
         {
-            Span<float> slot = states.Slice(j * H, H);
-            if (h0.IsEmpty)
-            {
-                slot.Clear();
-            }
-            else
-            {
-                h0.Slice(order[j] * H, H).CopyTo(slot);
-            }
+            GatherRows(states.C0, cs, order, B, H);
         }
 
         // W_hh^T [H, G*H] is packed once and reused by every step.
-        Gemm.PackB(MatrixOp.Transpose, H, GH, wHh, H, packedW);
+        Gemm.PackB(MatrixOp.Transpose, H, GH, w.WeightHh, H, packedW);
         for (int s = 0; s < steps; s++)
         {
             int rows = batchAt[s];
-            Span<float> hPrev = states.Slice(ws.StateSlotRow(s) * H, rows * H);
+            int prevRow = ws.StateSlotRow(s), row = ws.StateSlotRow(s + 1);
+            ReadOnlySpan<float> hPrev = hs.Slice(prevRow * H, rows * H);
             Span<float> gatesS = gates.Slice(rowStart[s] * GH, rows * GH);
-            Span<float> h = states.Slice(ws.StateSlotRow(s + 1) * H, rows * H);
 
-            // gates_s[B_s, G*H] += h_{t-1}[B_s, H] * W_hh^T, then the cell's pointwise step.
-            Gemm.MultiplyPacked(MatrixOp.None, rows, GH, H, hPrev, H, packedW, 1f, gatesS, GH);
-            cell.ForwardStep(rows, H, gatesS, hPrev, h);
+            // [B_s, G*H] (+)= h_{t-1}[B_s, H] * W_hh^T, then the cell's pointwise step.
+            if (TCell.HasSeparateRecurrentProjection)
+            {
+                Gemm.MultiplyPacked(MatrixOp.None, rows, GH, H, hPrev, H, packedW, 0f, projection, GH);
+            }
+            else
+            {
+                Gemm.MultiplyPacked(MatrixOp.None, rows, GH, H, hPrev, H, packedW, 1f, gatesS, GH);
+            }
+
+            var step = new ForwardStep
+            {
+                Rows = rows,
+                Hidden = H,
+                Gates = gatesS,
+                RecurrentProjection = projection.IsEmpty ? default : projection[..(rows * GH)],
+                RecurrentBias = w.BiasHh,
+                Saved = saved.IsEmpty ? default : saved.Slice(rowStart[s] * H, rows * H),
+                HPrev = hPrev,
+                H = hs.Slice(row * H, rows * H),
+                CPrev = cs.IsEmpty ? default : cs.Slice(prevRow * H, rows * H),
+                C = cs.IsEmpty ? default : cs.Slice(row * H, rows * H),
+            };
+            cell.ForwardStep(step);
         }
 
         // Scatter the states back to [T, B, H]; every padded position is written as 0.
@@ -136,7 +193,7 @@ internal static class SequenceDriver
             for (int j = 0; j < batchAt[s]; j++)
             {
                 int t = TimeIndex(ws, reverse, s, j);
-                states.Slice((slotRow + j) * H, H).CopyTo(output.Slice(((t * B) + order[j]) * H, H));
+                hs.Slice((slotRow + j) * H, H).CopyTo(output.Slice(((t * B) + order[j]) * H, H));
             }
         }
 
@@ -148,63 +205,53 @@ internal static class SequenceDriver
             }
         }
 
-        if (!hN.IsEmpty)
+        ScatterFinalStates(ws, hs, states.HN);
+        if (TCell.HasCellState)
         {
-            // h_n: the state after each sequence's last step (slot len); a zero-length sequence keeps h0 (slot 0).
-            for (int j = 0; j < B; j++)
-            {
-                int length = ws.SortedLengths[j];
-                int row = length == 0 ? j : ws.StateSlotRow(length) + j;
-                states.Slice(row * H, H).CopyTo(hN.Slice(order[j] * H, H));
-            }
+            ScatterFinalStates(ws, cs, states.CN);
         }
     }
 
-    // dOutput: [T, B, H] or empty (zero)  dhN: [B, H] or empty  dX: [T, B, I] or empty (not computed)  dh0: [B, H] or empty
-    // dWIh: [G*H, I] +=  dWHh: [G*H, H] +=  dBIh, dBHh: [G*H] +=
-    internal static void Backward<TCell>(
-        TCell cell, RecurrentWorkspace ws, bool reverse,
-        ReadOnlySpan<float> wIh, ReadOnlySpan<float> wHh,
-        ReadOnlySpan<float> dOutput, ReadOnlySpan<float> dhN, int truncationWindow,
-        Span<float> dX, Span<float> dh0,
-        Span<float> dWIh, Span<float> dWHh, Span<float> dBIh, Span<float> dBHh)
+    // dOutput: [T, B, H] or empty (zero)  dhN, dcN: [B, H] or empty  dX: [T, B, I] or empty (not computed)  dh0, dc0: [B, H] or empty
+    internal static void Backward<TCell>(TCell cell, RecurrentWorkspace ws, bool reverse, in LayerWeights w, in SequenceGradients g, in WeightGradients dw)
         where TCell : struct, IRecurrentCell
     {
         int I = ws.InputSize, H = ws.HiddenSize, GH = TCell.GateCount * H;
         int T = ws.SequenceLength, B = ws.BatchSize, steps = ws.Steps, N = ws.TotalRows;
         int[] order = ws.Order, batchAt = ws.BatchAt, rowStart = ws.RowStart;
+        bool separate = TCell.HasSeparateRecurrentProjection;
         Span<float> xPacked = ws.Segment(ws.XPackedOffset, N * I);
         Span<float> gates = ws.Segment(ws.GatesOffset, N * GH);
-        Span<float> states = ws.Segment(ws.StatesOffset, (B + N) * H);
+        Span<float> hs = ws.Segment(ws.StatesOffset, (B + N) * H);
+        Span<float> cs = TCell.HasCellState ? ws.Segment(ws.CellsOffset, (B + N) * H) : default;
+        Span<float> saved = separate ? ws.Segment(ws.SavedOffset, N * H) : default;
         Span<float> dGates = ws.Segment(ws.DGatesOffset, N * GH);
+        Span<float> dGatesHidden = separate ? ws.Segment(ws.DGatesHiddenOffset, N * GH) : dGates;
         Span<float> dhNext = ws.Segment(ws.DhNextOffset, B * H);
+        Span<float> dcNext = TCell.HasCellState ? ws.Segment(ws.DcNextOffset, B * H) : default;
         Span<float> dh = ws.Segment(ws.DhOffset, B * H);
         Span<float> packedW = ws.Segment(ws.PackedWeightOffset, Gemm.PackedLength(GH, H));
         Span<float> scratch = ws.Segment(ws.GemmScratchOffset, Gemm.ScratchLength);
 
-        // W_hh [G*H, H] packed once: dhNext[B_s, H] = dGates_s[B_s, G*H] * W_hh.
-        Gemm.PackB(MatrixOp.None, GH, H, wHh, H, packedW);
+        // W_hh [G*H, H] packed once: dhNext[B_s, H] (+)= dGatesHidden_s[B_s, G*H] * W_hh.
+        Gemm.PackB(MatrixOp.None, GH, H, w.WeightHh, H, packedW);
         for (int s = steps - 1; s >= 0; s--)
         {
             int rows = batchAt[s];
 
-            // Sequences whose last step is s start here: dh_n enters as their carried gradient.
+            // Sequences whose last step is s start here: dh_n (dc_n) enters as their carried gradient.
             for (int j = batchAt[s + 1]; j < rows; j++)
             {
-                Span<float> carried = dhNext.Slice(j * H, H);
-                if (dhN.IsEmpty)
+                CopyRowOrClear(g.DhN, order[j], dhNext, j, H);
+                if (TCell.HasCellState)
                 {
-                    carried.Clear();
-                }
-                else
-                {
-                    dhN.Slice(order[j] * H, H).CopyTo(carried);
+                    CopyRowOrClear(g.DcN, order[j], dcNext, j, H);
                 }
             }
 
             // dh_t = dOutput[t] + dhNext
             Span<float> dhS = dh[..(rows * H)];
-            if (dOutput.IsEmpty)
+            if (g.DOutput.IsEmpty)
             {
                 dhNext[..(rows * H)].CopyTo(dhS);
             }
@@ -213,85 +260,89 @@ internal static class SequenceDriver
                 for (int j = 0; j < rows; j++)
                 {
                     int t = TimeIndex(ws, reverse, s, j);
-                    TensorPrimitives.Add(dhNext.Slice(j * H, H), dOutput.Slice(((t * B) + order[j]) * H, H), dhS.Slice(j * H, H));
+                    TensorPrimitives.Add(dhNext.Slice(j * H, H), g.DOutput.Slice(((t * B) + order[j]) * H, H), dhS.Slice(j * H, H));
                 }
             }
 
-            Span<float> dGatesS = dGates.Slice(rowStart[s] * GH, rows * GH);
-            cell.BackwardStep(
-                rows, H, dhS, gates.Slice(rowStart[s] * GH, rows * GH),
-                states.Slice(ws.StateSlotRow(s) * H, rows * H), states.Slice(ws.StateSlotRow(s + 1) * H, rows * H), dGatesS);
+            int prevRow = ws.StateSlotRow(s), row = ws.StateSlotRow(s + 1);
+            Span<float> dGatesHiddenS = dGatesHidden.Slice(rowStart[s] * GH, rows * GH);
+            var step = new BackwardStep
+            {
+                Rows = rows,
+                Hidden = H,
+                Dh = dhS,
+                DcNext = dcNext.IsEmpty ? default : dcNext[..(rows * H)],
+                Gates = gates.Slice(rowStart[s] * GH, rows * GH),
+                Saved = saved.IsEmpty ? default : saved.Slice(rowStart[s] * H, rows * H),
+                HPrev = hs.Slice(prevRow * H, rows * H),
+                H = hs.Slice(row * H, rows * H),
+                CPrev = cs.IsEmpty ? default : cs.Slice(prevRow * H, rows * H),
+                C = cs.IsEmpty ? default : cs.Slice(row * H, rows * H),
+                DGates = dGates.Slice(rowStart[s] * GH, rows * GH),
+                DGatesHidden = dGatesHiddenS,
+                DhPrevDirect = separate ? dhNext[..(rows * H)] : default,
+            };
+            cell.BackwardStep(step);
 
             // Truncated BPTT: no gradient crosses the chunk boundary between t - 1 and t = k, 2k, ...
-            if (truncationWindow > 0 && s > 0 && s % truncationWindow == 0)
+            if (g.TruncationWindow > 0 && s > 0 && s % g.TruncationWindow == 0)
             {
                 dhNext[..(rows * H)].Clear();
+                if (TCell.HasCellState)
+                {
+                    dcNext[..(rows * H)].Clear();
+                }
             }
             else
             {
-                Gemm.MultiplyPacked(MatrixOp.None, rows, H, GH, dGatesS, GH, packedW, 0f, dhNext, H);
+                // dh_{t-1} = [direct part +] dGatesHidden_s * W_hh
+                Gemm.MultiplyPacked(MatrixOp.None, rows, H, GH, dGatesHiddenS, GH, packedW, separate ? 1f : 0f, dhNext, H);
             }
         }
 
-        if (!dh0.IsEmpty)
+        // Rows active at step 0 carry dh0 (dc0); zero-length sequences pass dh_n (dc_n) straight through.
+        ScatterInitialGradients(ws, dhNext, g.DhN, g.Dh0);
+        if (TCell.HasCellState)
         {
-            // Rows active at step 0 carry dh0; zero-length sequences pass dh_n straight through.
-            for (int j = 0; j < B; j++)
-            {
-                Span<float> destination = dh0.Slice(order[j] * H, H);
-                if (j < batchAt[0])
-                {
-                    dhNext.Slice(j * H, H).CopyTo(destination);
-                }
-                else if (dhN.IsEmpty)
-                {
-                    destination.Clear();
-                }
-                else
-                {
-                    dhN.Slice(order[j] * H, H).CopyTo(destination);
-                }
-            }
+            ScatterInitialGradients(ws, dcNext, g.DcN, g.Dc0);
         }
 
-        // Parameter gradients over all N rows at once.
-        // db += sum_rows dGates (both biases see the same gradient: they are added to the same pre-activation)
+        // Parameter gradients over all N rows at once: db_ih += sum dGates, db_hh += sum dGatesHidden.
         for (int r = 0; r < N; r++)
         {
-            ReadOnlySpan<float> row = dGates.Slice(r * GH, GH);
-            TensorPrimitives.Add(dBIh, row, dBIh);
-            TensorPrimitives.Add(dBHh, row, dBHh);
+            TensorPrimitives.Add(dw.BiasIh, dGates.Slice(r * GH, GH), dw.BiasIh);
+            TensorPrimitives.Add(dw.BiasHh, dGatesHidden.Slice(r * GH, GH), dw.BiasHh);
         }
 
         // dW_ih[G*H, I] += dGates^T[G*H, N] * xPacked[N, I]
-        Gemm.MultiplyCore(MatrixOp.Transpose, MatrixOp.None, GH, I, N, dGates, GH, xPacked, I, 1f, dWIh, I, scratch);
+        Gemm.MultiplyCore(MatrixOp.Transpose, MatrixOp.None, GH, I, N, dGates, GH, xPacked, I, 1f, dw.WeightIh, I, scratch);
 
-        // dW_hh[G*H, H] += dGates^T * hPrev[N, H]; hPrev rows are contiguous only when no sequence ends early.
-        ReadOnlySpan<float> hPrevRows = states[..(N * H)];
+        // dW_hh[G*H, H] += dGatesHidden^T * hPrev[N, H]; hPrev rows are contiguous only when no sequence ends early.
+        ReadOnlySpan<float> hPrevRows = hs[..(N * H)];
         if (N != steps * B)
         {
             Span<float> gathered = ws.Segment(ws.RowsOffset, N * H);
             for (int s = 0; s < steps; s++)
             {
-                states.Slice(ws.StateSlotRow(s) * H, batchAt[s] * H).CopyTo(gathered.Slice(rowStart[s] * H, batchAt[s] * H));
+                hs.Slice(ws.StateSlotRow(s) * H, batchAt[s] * H).CopyTo(gathered.Slice(rowStart[s] * H, batchAt[s] * H));
             }
 
             hPrevRows = gathered;
         }
 
-        Gemm.MultiplyCore(MatrixOp.Transpose, MatrixOp.None, GH, H, N, dGates, GH, hPrevRows, H, 1f, dWHh, H, scratch);
+        Gemm.MultiplyCore(MatrixOp.Transpose, MatrixOp.None, GH, H, N, dGatesHidden, GH, hPrevRows, H, 1f, dw.WeightHh, H, scratch);
 
-        if (!dX.IsEmpty)
+        if (!g.DX.IsEmpty)
         {
             // dxPacked[N, I] = dGates[N, G*H] * W_ih[G*H, I], scattered back; padding gets 0.
             Span<float> dxPacked = ws.Segment(ws.RowsOffset, N * I);
-            Gemm.MultiplyCore(MatrixOp.None, MatrixOp.None, N, I, GH, dGates, GH, wIh, I, 0f, dxPacked, I, scratch);
+            Gemm.MultiplyCore(MatrixOp.None, MatrixOp.None, N, I, GH, dGates, GH, w.WeightIh, I, 0f, dxPacked, I, scratch);
             for (int s = 0; s < steps; s++)
             {
                 for (int j = 0; j < batchAt[s]; j++)
                 {
                     int t = TimeIndex(ws, reverse, s, j);
-                    dxPacked.Slice((rowStart[s] + j) * I, I).CopyTo(dX.Slice(((t * B) + order[j]) * I, I));
+                    dxPacked.Slice((rowStart[s] + j) * I, I).CopyTo(g.DX.Slice(((t * B) + order[j]) * I, I));
                 }
             }
 
@@ -299,8 +350,68 @@ internal static class SequenceDriver
             {
                 for (int j = batchAt[t]; j < B; j++)
                 {
-                    dX.Slice(((t * B) + order[j]) * I, I).Clear();
+                    g.DX.Slice(((t * B) + order[j]) * I, I).Clear();
                 }
+            }
+        }
+    }
+
+    // destination[j] = source[order[j]] (rows of H), or 0 when source is empty.
+    private static void GatherRows(ReadOnlySpan<float> source, Span<float> destination, int[] order, int B, int H)
+    {
+        for (int j = 0; j < B; j++)
+        {
+            CopyRowOrClear(source, order[j], destination, j, H);
+        }
+    }
+
+    private static void CopyRowOrClear(ReadOnlySpan<float> source, int sourceRow, Span<float> destination, int destinationRow, int H)
+    {
+        Span<float> row = destination.Slice(destinationRow * H, H);
+        if (source.IsEmpty)
+        {
+            row.Clear();
+        }
+        else
+        {
+            source.Slice(sourceRow * H, H).CopyTo(row);
+        }
+    }
+
+    // Final state: after each sequence's last step (slot len); a zero-length sequence keeps its initial state (slot 0).
+    private static void ScatterFinalStates(RecurrentWorkspace ws, ReadOnlySpan<float> slots, Span<float> final)
+    {
+        if (final.IsEmpty)
+        {
+            return;
+        }
+
+        int H = ws.HiddenSize;
+        for (int j = 0; j < ws.BatchSize; j++)
+        {
+            int length = ws.SortedLengths[j];
+            int row = length == 0 ? j : ws.StateSlotRow(length) + j;
+            slots.Slice(row * H, H).CopyTo(final.Slice(ws.Order[j] * H, H));
+        }
+    }
+
+    private static void ScatterInitialGradients(RecurrentWorkspace ws, ReadOnlySpan<float> carried, ReadOnlySpan<float> finalGradient, Span<float> initialGradient)
+    {
+        if (initialGradient.IsEmpty)
+        {
+            return;
+        }
+
+        int H = ws.HiddenSize;
+        for (int j = 0; j < ws.BatchSize; j++)
+        {
+            if (j < ws.BatchAt[0])
+            {
+                carried.Slice(j * H, H).CopyTo(initialGradient.Slice(ws.Order[j] * H, H));
+            }
+            else
+            {
+                CopyRowOrClear(finalGradient, ws.Order[j], initialGradient, ws.Order[j], H);
             }
         }
     }
