@@ -77,6 +77,48 @@ public class AllocationTests
         AssertNoAllocation(Step);
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Lstm_and_gru_training_steps_allocate_nothing(bool reverse)
+    {
+        var store = new ParameterStore();
+        var lstm = new LstmLayer(store, I, H, reverse: reverse, seed: 1);
+        var gru = new GruLayer(store, H, H, layerIndex: 1, reverse: reverse, seed: 2);
+        var head = new LinearHead(store, H, C, seed: 3);
+        var sgd = new Sgd(0.01f);
+        RecurrentWorkspace lstmWorkspace = lstm.CreateWorkspace(T, B), gruWorkspace = gru.CreateWorkspace(T, B);
+        var random = new Random(5);
+        float[] x = RandomValues(random, T * B * I), h0 = RandomValues(random, B * H), c0 = RandomValues(random, B * H);
+        float[] lstmOut = new float[T * B * H], gruOut = new float[T * B * H], hN = new float[B * H], cN = new float[B * H];
+        float[] logits = new float[T * B * C], dLogits = new float[T * B * C], dGruOut = new float[T * B * H], dLstmOut = new float[T * B * H];
+        float[] dX = new float[T * B * I], dh0 = new float[B * H], dc0 = new float[B * H];
+        int[] lengths = [2, 9, 0, 5, 9];
+        int[] targets = new int[T * B];
+        for (int r = 0; r < targets.Length; r++)
+        {
+            targets[r] = random.Next(C);
+        }
+
+        bool[] mask = new bool[T * B];
+
+        void Step()
+        {
+            store.ZeroGradients();
+            lstm.Forward(x, T, B, lstmOut, lstmWorkspace, h0, c0, lengths, hN, cN);
+            gru.Forward(lstmOut, T, B, gruOut, gruWorkspace, lengths: lengths);
+            head.Forward(gruOut, T * B, logits);
+            SequenceMask.FromLengths(lengths, T, B, mask);
+            Losses.SoftmaxCrossEntropy(logits, targets, C, dLogits, validRows: mask);
+            head.Backward(gruOut, dLogits, T * B, dGruOut);
+            gru.Backward(dGruOut, gruWorkspace, dLstmOut, truncationWindow: reverse ? 0 : 3);
+            lstm.Backward(dLstmOut, lstmWorkspace, dX, dh0, dc0, hN, cN, truncationWindow: reverse ? 0 : 2);
+            sgd.Step(store);
+        }
+
+        AssertNoAllocation(Step);
+    }
+
     internal static void AssertNoAllocation(Action step)
     {
         // Warm up: JIT tiers, the GEMM's per-thread scratch.

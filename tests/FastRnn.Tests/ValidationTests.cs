@@ -203,4 +203,33 @@ public class ValidationTests
         error = Assert.Throws<ArgumentException>(() => head.Backward(new float[7], new float[6], 2));
         Assert.Equal("input", error.ParamName);
     }
+
+    [Fact]
+    public void Lstm_cell_state_spans_of_wrong_length()
+    {
+        var lstm = new LstmLayer(new ParameterStore(), I, H);
+        RecurrentWorkspace workspace = lstm.CreateWorkspace(T, B);
+        var error = Assert.Throws<ArgumentException>(() => lstm.Forward(_x, T, B, _output, workspace, new float[B * H], new float[B * H - 1]));
+        Assert.Equal("initialCell", error.ParamName);
+        Assert.Contains("expected 10 elements ([B=2, H=5]), got 9", error.Message, StringComparison.Ordinal);
+        error = Assert.Throws<ArgumentException>(() => lstm.Forward(_x, T, B, _output, workspace, default, default, finalCell: new float[3]));
+        Assert.Equal("finalCell", error.ParamName);
+        Assert.All(_output, value => Assert.Equal(42f, value));
+
+        lstm.Forward(_x, T, B, _output, workspace);
+        float[] dh0 = Filled(B * H, 9f);
+        error = Assert.Throws<ArgumentException>(() => lstm.Backward(default, workspace, default, dh0, new float[1]));
+        Assert.Equal("initialCellGradient", error.ParamName);
+        error = Assert.Throws<ArgumentException>(() => lstm.Backward(default, workspace, default, dh0, default, default, new float[B * H + 1]));
+        Assert.Equal("finalCellGradient", error.ParamName);
+        Assert.All(dh0, value => Assert.Equal(9f, value));
+        Assert.All(lstm.Store.Gradients.ToArray(), value => Assert.Equal(0f, value));
+    }
+
+    [Fact]
+    public void Workspace_of_another_cell()
+    {
+        var gru = new GruLayer(new ParameterStore(), I, H);
+        AssertForwardThrows("workspace", "workspace was created for I=4, H=5, G=3; this layer has I=4, H=5, G=1", () => _layer.Forward(_x, T, B, _output, gru.CreateWorkspace(T, B)));
+    }
 }
