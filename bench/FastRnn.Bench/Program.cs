@@ -16,4 +16,4 @@ if (args.Length > 0 && args[0] == "quick")
     return;
 }
 
-BenchmarkSwitcher.FromAssembly(typeof(ElmanBenchmarks).Assembly).Run(args);
+BenchmarkSwitcher.FromAssembly(typeof(RecurrentBenchmarks).Assembly).Run(args);

@@ -1,7 +1,6 @@
-// The quick mode: the same shapes as ElmanBenchmarks, timed with a Stopwatch (median of repeated runs), in seconds.
+// The quick mode: the BenchmarkDotNet shapes timed with a Stopwatch (median of repeated runs), for humans and CI smoke.
 using System.Diagnostics;
 using System.Globalization;
-using FastRnn.Layers;
 
 namespace FastRnn.Bench;
 
@@ -10,44 +9,39 @@ internal static class QuickTable
     public static void Run(ReadOnlySpan<string> args)
     {
         const int B = 16, H = 128, I = 128;
-        Console.WriteLine($"Elman tanh training step (forward + BPTT), B={B}, I={I}, H={H}, 1 thread");
-        Console.WriteLine($"{"T",6} {"fwd ms",10} {"step ms",10} {"tokens/s",12} {"GFLOP/s",9} {"bytes/step",11}");
-        foreach (int t in (int[])[16, 64, 256, 1024])
-        {
-            var layer = new ElmanLayer(new ParameterStore(), I, H, Nonlinearity.Tanh, seed: 1);
-            RecurrentWorkspace workspace = layer.CreateWorkspace(t, B);
-            var random = new Random(2);
-            float[] x = ElmanBenchmarks.Values(random, t * B * I), dOutput = ElmanBenchmarks.Values(random, t * B * H);
-            float[] output = new float[t * B * H], dX = new float[t * B * I];
-            double forward = Median(() => layer.Forward(x, t, B, output, workspace));
-            long before = GC.GetAllocatedBytesForCurrentThread();
-            layer.Forward(x, t, B, output, workspace);
-            layer.Backward(dOutput, workspace, dX);
-            long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-            double step = Median(() =>
-            {
-                layer.Forward(x, t, B, output, workspace);
-                layer.Backward(dOutput, workspace, dX);
-            });
-            double flops = 3 * 2.0 * t * B * H * (I + H);
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{t,6} {forward * 1e3,10:F3} {step * 1e3,10:F3} {t * B / step,12:N0} {flops / step * 1e-9,9:F1} {allocated,11}"));
-        }
-
         _ = args;
+        Console.WriteLine($"Training step = forward + BPTT (incl. dX); B={B}, I={I}, H={H}; 1 thread; medians");
+        Console.WriteLine($"{"cell",-6} {"T",5} {"fwd ms",9} {"step ms",9} {"tokens/s",11} {"fwd GF/s",9} {"step GF/s",10} {"bytes/step",11}");
+        foreach (CellKind cell in (CellKind[])[CellKind.Elman, CellKind.Lstm, CellKind.Gru])
+        {
+            foreach (int t in (int[])[16, 64, 256, 1024])
+            {
+                var layer = new BenchLayer(cell, t, B, I, H);
+                double forward = Median(layer.Forward);
+                double step = Median(layer.TrainingStep);
+                long before = GC.GetAllocatedBytesForCurrentThread();
+                layer.TrainingStep();
+                long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+                double flops = Flops.Forward(t, B, I, H, layer.GateCount);
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"{cell,-6} {t,5} {forward * 1e3,9:F3} {step * 1e3,9:F3} {t * B / step,11:N0} {flops / forward * 1e-9,9:F1} {3 * flops / step * 1e-9,10:F1} {allocated,11}"));
+            }
+        }
     }
 
-    private static double Median(Action action)
+    internal static double Median(Action action)
     {
-        for (int i = 0; i < 3; i++)
+        // Warm up past tiered compilation, then enough repetitions for ~0.25 s, at least 5.
+        var watch = Stopwatch.StartNew();
+        while (watch.Elapsed.TotalSeconds < 0.1)
         {
             action();
         }
 
-        // Enough repetitions for ~0.3 s per shape, at least 5.
-        var watch = Stopwatch.StartNew();
+        watch.Restart();
         action();
         double once = Math.Max(watch.Elapsed.TotalSeconds, 1e-6);
-        int repetitions = Math.Clamp((int)(0.3 / once), 5, 1000);
+        int repetitions = Math.Clamp((int)(0.25 / once), 5, 2000);
         double[] times = new double[repetitions];
         for (int i = 0; i < repetitions; i++)
         {

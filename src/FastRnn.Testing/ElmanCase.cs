@@ -46,19 +46,7 @@ public sealed record ElmanCase(
 
     /// <summary>A copy of <see cref="X"/> with NaN at every padded step (<c>t &gt;= Lengths[b]</c>), to check that padding is never read.</summary>
     /// <returns>The copy, <c>[T, B, I]</c>.</returns>
-    public double[] XWithNaNPadding()
-    {
-        var x = (double[])X.Clone();
-        for (int t = 0; t < Shape.T; t++)
-        {
-            for (int b = 0; b < Shape.B; b++)
-            {
-                if (t >= Lengths[b])
-                    Array.Fill(x, double.NaN, ((t * Shape.B) + b) * Shape.I, Shape.I);
-            }
-        }
-        return x;
-    }
+    public double[] XWithNaNPadding() => RnnGenerators.WithNaNPadding(Shape, Lengths, X);
 
     /// <summary>A one-line summary for counterexample reports (the arrays follow from <see cref="Seed"/>).</summary>
     /// <returns>The summary.</returns>
@@ -66,5 +54,5 @@ public sealed record ElmanCase(
         CultureInfo.InvariantCulture,
         $"ElmanCase {{ T = {Shape.T}, B = {Shape.B}, I = {Shape.I}, H = {Shape.H}, {Nonlinearity}" +
         $"{(Nonlinearity == Nonlinearity.LeakyRelu ? $"({LeakySlope})" : "")}, lengths = [{string.Join(", ", Lengths)}], " +
-        $"reverse = {Reverse}, h0 = {(H0 is null ? "zeros" : "random")}, dhN = {(DhN is null ? "zeros" : "random")}, seed = {Seed} }}");
+        $"reverse = {Reverse}, h0 = {RnnGenerators.Describe(H0)}, dhN = {RnnGenerators.Describe(DhN)}, seed = {Seed} }}");
 }

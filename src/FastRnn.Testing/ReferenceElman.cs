@@ -24,50 +24,10 @@ public static class ReferenceElman
         ReferenceElmanParameters parameters, int steps, int batch, double[] x, double[]? h0, int[]? lengths, bool reverse)
     {
         ArgumentNullException.ThrowIfNull(parameters);
-        ArgumentNullException.ThrowIfNull(x);
-        ArgumentOutOfRangeException.ThrowIfNegative(steps);
-        ArgumentOutOfRangeException.ThrowIfNegative(batch);
-        int I = parameters.InputSize, H = parameters.HiddenSize;
-        CheckLength(x, steps * batch * I, nameof(x));
-        if (h0 is not null)
-            CheckLength(h0, batch * H, nameof(h0));
-        int[] len = NormalizeLengths(lengths, steps, batch);
-
-        // x: [T, B, I]  h0: [B, H]
-        var result = new ReferenceElmanForward(
-            parameters.Clone(), steps, batch, (double[])x.Clone(), h0 is null ? new double[batch * H] : (double[])h0.Clone(), len, reverse);
-        var p = result.Parameters;
-        // outputs, z, hPrev: [T, B, H]  hN: [B, H]
-        double[] y = result.Outputs, z = result.PreActivations, prev = result.PreviousStates;
-        var hPrev = new double[H];
-        var hNew = new double[H];
-
-        for (int b = 0; b < batch; b++)
-        {
-            Array.Copy(result.H0, b * H, hPrev, 0, H);
-            for (int s = 0; s < len[b]; s++)
-            {
-                int t = reverse ? len[b] - 1 - s : s;
-                int xOff = ((t * batch) + b) * I;
-                int hOff = ((t * batch) + b) * H;
-                for (int j = 0; j < H; j++)
-                {
-                    // z_j = sum_i W_ih[j, i] x_t[i] + b_ih[j] + sum_k W_hh[j, k] h_prev[k] + b_hh[j]
-                    double acc = p.BiasIh[j] + p.BiasHh[j];
-                    for (int i = 0; i < I; i++)
-                        acc += p.WeightIh[(j * I) + i] * x[xOff + i];
-                    for (int k = 0; k < H; k++)
-                        acc += p.WeightHh[(j * H) + k] * hPrev[k];
-                    z[hOff + j] = acc;
-                    prev[hOff + j] = hPrev[j];
-                    hNew[j] = ReferenceActivation.Apply(p.Nonlinearity, p.LeakySlope, acc);
-                    y[hOff + j] = hNew[j];
-                }
-                (hPrev, hNew) = (hNew, hPrev);
-            }
-            // After the last processed step (or h0 for a zero-length sequence).
-            Array.Copy(hPrev, 0, result.HN, b * H, H);
-        }
+        (double[] xCopy, int[] len) = ReferenceRecurrence.CheckInput(parameters, steps, batch, x, lengths);
+        double[] h = ReferenceRecurrence.InitialState(h0, batch, parameters.HiddenSize, nameof(h0));
+        var result = new ReferenceElmanForward(parameters.Clone(), steps, batch, xCopy, h, len, reverse);
+        ReferenceRecurrence.Forward(new Cell(result, null), result);
         return result;
     }
 
@@ -85,102 +45,43 @@ public static class ReferenceElman
     public static ReferenceElmanGradients Backward(
         ReferenceElmanForward forward, double[] dOutputs, double[]? dhN, int truncationWindow = 0)
     {
-        ArgumentNullException.ThrowIfNull(forward);
-        ArgumentNullException.ThrowIfNull(dOutputs);
-        ArgumentOutOfRangeException.ThrowIfNegative(truncationWindow);
-        if (forward.Reverse && truncationWindow > 0)
-            throw new ArgumentException("Truncated BPTT applies to the forward direction only.", nameof(truncationWindow));
+        ReferenceRecurrence.CheckBackward(forward, dOutputs, truncationWindow);
+        ReferenceRecurrence.CheckFinalGradient(forward, dhN, nameof(dhN));
         var p = forward.Parameters;
-        int T = forward.Steps, B = forward.Batch, I = p.InputSize, H = p.HiddenSize;
-        CheckLength(dOutputs, T * B * H, nameof(dOutputs));
-        if (dhN is not null)
-            CheckLength(dhN, B * H, nameof(dhN));
+        var gradients = new ReferenceElmanGradients(forward.Steps, forward.Batch, p.InputSize, p.HiddenSize);
+        ReferenceRecurrence.Backward(new Cell(forward, gradients), forward, gradients, dOutputs, [dhN], truncationWindow);
+        return gradients;
+    }
 
-        var g = new ReferenceElmanGradients(T, B, I, H);
-        int[] len = forward.Lengths;
-        var dhNext = new double[H];
-        var dz = new double[H];
-
-        for (int b = 0; b < B; b++)
+    // The pointwise step; state = [h] (P = 1), gates = [z] (G = 1).
+    private sealed class Cell(ReferenceElmanForward forward, ReferenceElmanGradients? gradients) : ReferenceCell(forward.Parameters)
+    {
+        public override void ForwardStep(int row, double[] gi, double[] gh, double[] statePrev, double[] stateNext)
         {
-            // dh_n enters at the last processed step: it is the carried gradient before that step.
-            if (dhN is null)
-                Array.Clear(dhNext);
-            else
-                Array.Copy(dhN, b * H, dhNext, 0, H);
-            // Walk the processing order backwards.
-            for (int s = len[b] - 1; s >= 0; s--)
+            var p = forward.Parameters;
+            int H = p.HiddenSize;
+            for (int j = 0; j < H; j++)
             {
-                int t = forward.Reverse ? len[b] - 1 - s : s;
-                int xOff = ((t * B) + b) * I;
-                int hOff = ((t * B) + b) * H;
-                for (int j = 0; j < H; j++)
-                {
-                    // h_t = f(z_t)  =>  dh_t = dY_t + dhNext,  dz_t = dh_t * f'(z_t)
-                    double dh = dOutputs[hOff + j] + dhNext[j];
-                    g.DHidden[hOff + j] = dh;
-                    dz[j] = dh * ReferenceActivation.Derivative(p.Nonlinearity, p.LeakySlope, forward.PreActivations[hOff + j]);
-                    g.DPreActivations[hOff + j] = dz[j];
-                }
-                for (int j = 0; j < H; j++)
-                {
-                    // z = W_ih x + b_ih + W_hh h_prev + b_hh  =>  dW_ih += dz x^T, dW_hh += dz h_prev^T, db += dz
-                    g.DBiasIh[j] += dz[j];
-                    g.DBiasHh[j] += dz[j];
-                    for (int i = 0; i < I; i++)
-                        g.DWeightIh[(j * I) + i] += dz[j] * forward.X[xOff + i];
-                    for (int k = 0; k < H; k++)
-                        g.DWeightHh[(j * H) + k] += dz[j] * forward.PreviousStates[hOff + k];
-                }
-                for (int i = 0; i < I; i++)
-                {
-                    // dx_t = W_ih^T dz
-                    double acc = 0;
-                    for (int j = 0; j < H; j++)
-                        acc += p.WeightIh[(j * I) + i] * dz[j];
-                    g.DX[xOff + i] = acc;
-                }
-                bool cut = truncationWindow > 0 && t > 0 && t % truncationWindow == 0;
-                for (int k = 0; k < H; k++)
-                {
-                    // dh_prev = W_hh^T dz, cut at a chunk boundary (the state was detached there).
-                    double acc = 0;
-                    if (!cut)
-                    {
-                        for (int j = 0; j < H; j++)
-                            acc += p.WeightHh[(j * H) + k] * dz[j];
-                    }
-                    dhNext[k] = acc;
-                }
+                // z = (W_ih x + b_ih) + (W_hh h_prev + b_hh),  h = f(z)
+                double z = gi[j] + gh[j];
+                forward.PreActivations[(row * H) + j] = z;
+                stateNext[j] = ReferenceActivation.Apply(p.Nonlinearity, p.LeakySlope, z);
             }
-            // The carried gradient out of the first processed step is dh0 (dh_n itself for a zero-length sequence).
-            Array.Copy(dhNext, 0, g.DH0, b * H, H);
         }
-        return g;
-    }
 
-    private static int[] NormalizeLengths(int[]? lengths, int steps, int batch)
-    {
-        var len = new int[batch];
-        if (lengths is null)
+        public override void BackwardStep(int row, double[] dState, double[] dgi, double[] dgh, double[] dStatePrev)
         {
-            Array.Fill(len, steps);
-            return len;
+            var p = forward.Parameters;
+            int H = p.HiddenSize;
+            for (int j = 0; j < H; j++)
+            {
+                // h = f(z)  =>  dz = dh * f'(z); z is the plain sum gi + gh, so both get dz; h_prev enters only through W_hh.
+                double dz = dState[j] * ReferenceActivation.Derivative(p.Nonlinearity, p.LeakySlope, forward.PreActivations[(row * H) + j]);
+                gradients!.DPreActivations[(row * H) + j] = dz;
+                dgi[j] = dz;
+                dgh[j] = dz;
+                dStatePrev[j] = 0;
+            }
         }
-        if (lengths.Length != batch)
-            throw new ArgumentException($"lengths has {lengths.Length} entries, expected B = {batch}.", nameof(lengths));
-        for (int b = 0; b < batch; b++)
-        {
-            if (lengths[b] < 0 || lengths[b] > steps)
-                throw new ArgumentOutOfRangeException(nameof(lengths), $"lengths[{b}] = {lengths[b]} is outside 0..{steps}.");
-            len[b] = lengths[b];
-        }
-        return len;
-    }
-
-    private static void CheckLength(double[] array, int expected, string name)
-    {
-        if (array.Length != expected)
-            throw new ArgumentException($"{name} has {array.Length} elements, expected {expected}.", name);
     }
 }

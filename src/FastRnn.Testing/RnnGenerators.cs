@@ -7,7 +7,8 @@ namespace FastRnn.Testing;
 /// <summary>
 /// FsCheck generators for RNN test cases, biased toward the edges: sizes that are not multiples of the vector width
 /// (1, 3, 15, 17, 33), T = 1, B = 1, zero-length and full-length sequences.
-/// Pass <c>typeof(RnnGenerators)</c> as a property's <c>Arbitrary</c> to get <see cref="ElmanCase"/> arguments.
+/// Pass <c>typeof(RnnGenerators)</c> as a property's <c>Arbitrary</c> to get <see cref="ElmanCase"/>, <see cref="LstmCase"/> and
+/// <see cref="GruCase"/> arguments.
 /// </summary>
 public static class RnnGenerators
 {
@@ -106,17 +107,142 @@ public static class RnnGenerators
         ArgumentNullException.ThrowIfNull(lengths);
         var rng = new Random(seed);
         var p = new ReferenceElmanParameters(shape.I, shape.H) { Nonlinearity = nonlinearity, LeakySlope = leakySlope };
-        double bound = 1.0 / Math.Sqrt(shape.H);
-        Fill(rng, bound, p.WeightIh);
-        Fill(rng, bound, p.WeightHh);
-        Fill(rng, bound, p.BiasIh);
-        Fill(rng, bound, p.BiasHh);
+        FillParameters(rng, p, 1.0);
         // x: [T, B, I]  h0: [B, H]  dOutputs: [T, B, H]  dhN: [B, H]
         double[] x = Uniform(rng, shape.T * shape.B * shape.I, 1.0);
         double[]? h0 = hasH0 ? Uniform(rng, shape.B * shape.H, 1.0) : null;
         double[] dOutputs = Uniform(rng, shape.T * shape.B * shape.H, 1.0);
         double[]? dhN = hasDhN ? Uniform(rng, shape.B * shape.H, 1.0) : null;
         return new ElmanCase(shape, p, x, h0, (int[])lengths.Clone(), reverse, dOutputs, dhN, seed);
+    }
+
+    /// <summary>
+    /// Random LSTM cases: a shape from <see cref="Shapes"/>, lengths from <see cref="Lengths"/>, either direction,
+    /// <c>h0</c>, <c>c0</c>, <c>dh_n</c> and <c>dc_n</c> each sometimes <see langword="null"/>, weights scaled by 3 in about one case in five
+    /// (saturated gates), and arrays drawn from a seed.
+    /// </summary>
+    /// <param name="maxT">The largest T.</param>
+    /// <param name="maxB">The largest B.</param>
+    /// <param name="maxSize">The largest I and H.</param>
+    /// <returns>The generator.</returns>
+    public static Gen<LstmCase> LstmCases(int maxT = 12, int maxB = 6, int maxSize = 40) =>
+        GatedDraws(maxT, maxB, maxSize).Select(d => CreateLstmCase(d.Shape, d.Lengths, d.Reverse, d.HasH0, d.HasC0, d.HasDhN, d.HasDcN, d.WeightScale, d.Seed));
+
+    /// <summary>The <see cref="LstmCases"/> generator with default bounds as an FsCheck arbitrary (no shrinking: a case is reproduced from its seed).</summary>
+    /// <returns>The arbitrary.</returns>
+    public static Arbitrary<LstmCase> LstmCaseArbitrary() => Arb.From(LstmCases());
+
+    /// <summary>
+    /// Random GRU cases: a shape from <see cref="Shapes"/>, lengths from <see cref="Lengths"/>, either direction,
+    /// <c>h0</c> and <c>dh_n</c> each sometimes <see langword="null"/>, weights scaled by 3 in about one case in five
+    /// (saturated gates), and arrays drawn from a seed.
+    /// </summary>
+    /// <param name="maxT">The largest T.</param>
+    /// <param name="maxB">The largest B.</param>
+    /// <param name="maxSize">The largest I and H.</param>
+    /// <returns>The generator.</returns>
+    public static Gen<GruCase> GruCases(int maxT = 12, int maxB = 6, int maxSize = 40) =>
+        GatedDraws(maxT, maxB, maxSize).Select(d => CreateGruCase(d.Shape, d.Lengths, d.Reverse, d.HasH0, d.HasDhN, d.WeightScale, d.Seed));
+
+    /// <summary>The <see cref="GruCases"/> generator with default bounds as an FsCheck arbitrary (no shrinking: a case is reproduced from its seed).</summary>
+    /// <returns>The arbitrary.</returns>
+    public static Arbitrary<GruCase> GruCaseArbitrary() => Arb.From(GruCases());
+
+    /// <summary>Builds an LSTM case's arrays deterministically from <paramref name="seed"/>, so a failing case can be rebuilt from its summary.</summary>
+    /// <param name="shape">The sizes.</param>
+    /// <param name="lengths">The lengths, <c>[B]</c>.</param>
+    /// <param name="reverse">The direction.</param>
+    /// <param name="hasH0">Whether to draw an <c>h0</c> (else <see langword="null"/>).</param>
+    /// <param name="hasC0">Whether to draw a <c>c0</c> (else <see langword="null"/>).</param>
+    /// <param name="hasDhN">Whether to draw a <c>dh_n</c> (else <see langword="null"/>).</param>
+    /// <param name="hasDcN">Whether to draw a <c>dc_n</c> (else <see langword="null"/>).</param>
+    /// <param name="weightScale">s: the parameters are uniform in <c>[-s/sqrt(H), s/sqrt(H)]</c>.</param>
+    /// <param name="seed">The seed.</param>
+    /// <returns>The case.</returns>
+    public static LstmCase CreateLstmCase(
+        RnnShape shape, int[] lengths, bool reverse, bool hasH0, bool hasC0, bool hasDhN, bool hasDcN, double weightScale, int seed)
+    {
+        ArgumentNullException.ThrowIfNull(shape);
+        ArgumentNullException.ThrowIfNull(lengths);
+        var rng = new Random(seed);
+        var p = new ReferenceLstmParameters(shape.I, shape.H);
+        FillParameters(rng, p, weightScale);
+        // x: [T, B, I]  h0, c0: [B, H]  dOutputs: [T, B, H]  dhN, dcN: [B, H]
+        double[] x = Uniform(rng, shape.T * shape.B * shape.I, 1.0);
+        double[]? h0 = hasH0 ? Uniform(rng, shape.B * shape.H, 1.0) : null;
+        double[]? c0 = hasC0 ? Uniform(rng, shape.B * shape.H, 1.0) : null;
+        double[] dOutputs = Uniform(rng, shape.T * shape.B * shape.H, 1.0);
+        double[]? dhN = hasDhN ? Uniform(rng, shape.B * shape.H, 1.0) : null;
+        double[]? dcN = hasDcN ? Uniform(rng, shape.B * shape.H, 1.0) : null;
+        return new LstmCase(shape, p, x, h0, c0, (int[])lengths.Clone(), reverse, dOutputs, dhN, dcN, weightScale, seed);
+    }
+
+    /// <summary>Builds a GRU case's arrays deterministically from <paramref name="seed"/>, so a failing case can be rebuilt from its summary.</summary>
+    /// <param name="shape">The sizes.</param>
+    /// <param name="lengths">The lengths, <c>[B]</c>.</param>
+    /// <param name="reverse">The direction.</param>
+    /// <param name="hasH0">Whether to draw an <c>h0</c> (else <see langword="null"/>).</param>
+    /// <param name="hasDhN">Whether to draw a <c>dh_n</c> (else <see langword="null"/>).</param>
+    /// <param name="weightScale">s: the parameters are uniform in <c>[-s/sqrt(H), s/sqrt(H)]</c>.</param>
+    /// <param name="seed">The seed.</param>
+    /// <returns>The case.</returns>
+    public static GruCase CreateGruCase(RnnShape shape, int[] lengths, bool reverse, bool hasH0, bool hasDhN, double weightScale, int seed)
+    {
+        ArgumentNullException.ThrowIfNull(shape);
+        ArgumentNullException.ThrowIfNull(lengths);
+        var rng = new Random(seed);
+        var p = new ReferenceGruParameters(shape.I, shape.H);
+        FillParameters(rng, p, weightScale);
+        // x: [T, B, I]  h0: [B, H]  dOutputs: [T, B, H]  dhN: [B, H]
+        double[] x = Uniform(rng, shape.T * shape.B * shape.I, 1.0);
+        double[]? h0 = hasH0 ? Uniform(rng, shape.B * shape.H, 1.0) : null;
+        double[] dOutputs = Uniform(rng, shape.T * shape.B * shape.H, 1.0);
+        double[]? dhN = hasDhN ? Uniform(rng, shape.B * shape.H, 1.0) : null;
+        return new GruCase(shape, p, x, h0, (int[])lengths.Clone(), reverse, dOutputs, dhN, weightScale, seed);
+    }
+
+    /// <summary>A copy of <paramref name="x"/>, <c>[T, B, I]</c>, with NaN at every padded step (<c>t &gt;= lengths[b]</c>).</summary>
+    internal static double[] WithNaNPadding(RnnShape shape, int[] lengths, double[] x)
+    {
+        var copy = (double[])x.Clone();
+        for (int t = 0; t < shape.T; t++)
+        {
+            for (int b = 0; b < shape.B; b++)
+            {
+                if (t >= lengths[b])
+                    Array.Fill(copy, double.NaN, ((t * shape.B) + b) * shape.I, shape.I);
+            }
+        }
+        return copy;
+    }
+
+    /// <summary>How a case summary names an optional array.</summary>
+    internal static string Describe(double[]? values) => values is null ? "zeros" : "random";
+
+    // The draws shared by the gated cells (c0 and dc_n are ignored by the GRU).
+    private static Gen<GatedDraw> GatedDraws(int maxT, int maxB, int maxSize) =>
+        from shape in Shapes(maxT, maxB, maxSize)
+        from lengths in Lengths(shape.T, shape.B)
+        from reverse in Gen.Elements(false, true)
+        from hasH0 in Mostly()
+        from hasC0 in Mostly()
+        from hasDhN in Mostly()
+        from hasDcN in Mostly()
+        from weightScale in Gen.Frequency((4, Gen.Constant(1.0)), (1, Gen.Constant(3.0)))
+        from seed in Seeds()
+        select new GatedDraw(shape, lengths, reverse, hasH0, hasC0, hasDhN, hasDcN, weightScale, seed);
+
+    // True three times in four: optional arrays are usually present, sometimes null (zeros).
+    private static Gen<bool> Mostly() => Gen.Frequency((1, Gen.Constant(false)), (3, Gen.Constant(true)));
+
+    // PyTorch's initialization scaled by s: every parameter uniform in [-s/sqrt(H), s/sqrt(H)], drawn in the order W_ih, W_hh, b_ih, b_hh.
+    private static void FillParameters(Random rng, ReferenceRnnParameters p, double scale)
+    {
+        double bound = scale / Math.Sqrt(p.HiddenSize);
+        Fill(rng, bound, p.WeightIh);
+        Fill(rng, bound, p.WeightHh);
+        Fill(rng, bound, p.BiasIh);
+        Fill(rng, bound, p.BiasHh);
     }
 
     private static Gen<int> Sizes(int maxSize)
@@ -139,4 +265,7 @@ public static class RnnGenerators
         for (int i = 0; i < values.Length; i++)
             values[i] = scale * ((2.0 * rng.NextDouble()) - 1.0);
     }
+
+    private sealed record GatedDraw(
+        RnnShape Shape, int[] Lengths, bool Reverse, bool HasH0, bool HasC0, bool HasDhN, bool HasDcN, double WeightScale, int Seed);
 }
