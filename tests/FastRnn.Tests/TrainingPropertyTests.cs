@@ -3,7 +3,7 @@ using FastRnn.Layers;
 using FastRnn.Testing;
 using FastRnn.Training;
 using FsCheck.Xunit;
-using static FastRnn.Tests.ElmanHarness;
+using static FastRnn.Tests.RnnHarness;
 
 namespace FastRnn.Tests;
 
@@ -92,7 +92,8 @@ public class TrainingPropertyTests
         const int Classes = 5;
         var random = new Random(c.Seed);
         var store = new ParameterStore();
-        ElmanLayer rnn = CreateLayer(c);
+        var testCase = RnnTestCase.From(c);
+        RecurrentLayer rnn = testCase.CreateLayer();
         var head = new LinearHead(store, H, Classes, seed: c.Seed);
         int[] targets = Enumerable.Range(0, T * B).Select(_ => random.Next(6) == 0 ? -100 : random.Next(Classes)).ToArray();
 
@@ -102,9 +103,9 @@ public class TrainingPropertyTests
         bool[] mask = new bool[T * B];
         SequenceMask.FromLengths(c.Lengths, T, B, mask);
         float loss;
-        using (new WidthLimit(WidthFor(c)))
+        using (new WidthLimit(WidthFor(testCase)))
         {
-            rnn.Forward(ToFloat(c.X), T, B, output, workspace, ToFloatOrNull(c.H0), c.Lengths);
+            rnn.Forward(ToFloat(c.X), T, B, output, workspace, ToFloatOrEmpty(c.H0), c.Lengths);
             head.Forward(output, T * B, logits);
             loss = Losses.SoftmaxCrossEntropy(logits, targets, Classes, dLogits, validRows: mask);
             head.Backward(output, dLogits, T * B, dOutput);
