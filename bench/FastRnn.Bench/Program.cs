@@ -1,5 +1,5 @@
 // Entry point: `simd` prints the SIMD widths this process sees (CI proves its environment switches with it),
-// `quick` prints the throughput table without BenchmarkDotNet, anything else goes to BenchmarkDotNet's switcher.
+// `quick` prints the throughput table without BenchmarkDotNet, `gemm` compares the GEMM with OpenBLAS, anything else goes to BenchmarkDotNet's switcher.
 using System.Runtime.Intrinsics;
 using BenchmarkDotNet.Running;
 using FastRnn.Bench;
@@ -7,6 +7,12 @@ using FastRnn.Bench;
 if (args.Length > 0 && args[0] == "simd")
 {
     Console.WriteLine($"Vector512.IsHardwareAccelerated={Vector512.IsHardwareAccelerated} Vector256.IsHardwareAccelerated={Vector256.IsHardwareAccelerated} Vector128.IsHardwareAccelerated={Vector128.IsHardwareAccelerated} Vector<float>.Count={System.Numerics.Vector<float>.Count}");
+    return;
+}
+
+if (args.Length > 0 && args[0] == "gemm")
+{
+    GemmQuick.Run();
     return;
 }
 

@@ -40,6 +40,9 @@ public static class Gemm
 
     private const int MR = 4;
 
+    /// <summary>Row block of A (loop 3): MC x KC floats stay in L2 across all panels of a packed block.</summary>
+    private const int MC = 128;
+
     /// <summary>Length, in floats, of the scratch buffer <see cref="Multiply(MatrixOp, MatrixOp, int, int, int, ReadOnlySpan{float}, int, ReadOnlySpan{float}, int, float, Span{float}, int, Span{float})"/> needs.</summary>
     public const int ScratchLength = KC * NC;
 
@@ -222,6 +225,16 @@ public static class Gemm
 
     private static void RunPanels(VectorWidth width, int m, int n, int kc, ref float a, nint aRow, nint aCol, ref float packed, float beta, ref float c, int ldc)
     {
+        // Loop 3 (ic): rows of A in blocks of MC, so a block (MC x KC floats, 128 KiB) stays in L2 while every panel
+        // of the packed B block passes it.
+        for (int ic = 0; ic < m; ic += MC)
+        {
+            RunPanelsOnRowBlock(width, Math.Min(MC, m - ic), n, kc, ref Unsafe.Add(ref a, ic * aRow), aRow, aCol, ref packed, beta, ref Unsafe.Add(ref c, (nint)ic * ldc), ldc);
+        }
+    }
+
+    private static void RunPanelsOnRowBlock(VectorWidth width, int m, int n, int kc, ref float a, nint aRow, nint aCol, ref float packed, float beta, ref float c, int ldc)
+    {
         switch (width)
         {
             case VectorWidth.W512:
@@ -343,13 +356,15 @@ public static class Gemm
         StorePartialRow<TOps, TVector>(acc0, acc1, ref c, beta, cols);
     }
 
-    [MethodImpl(MethodImplOptions.NoInlining)]
+    // Inlined (no call): a call inside the kernel would make the JIT spill every live accumulator in the k loop,
+    // because all vector registers are caller-saved on x64. Hence an inline array rather than stackalloc.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void StorePartialRow<TOps, TVector>(TVector acc0, TVector acc1, ref float c, float beta, int cols)
         where TOps : struct, IVectorOps<TVector>
         where TVector : struct
     {
-        Span<float> tmp = stackalloc float[2 * Vector512<float>.Count];
-        ref float t = ref MemoryMarshal.GetReference(tmp);
+        PanelRow tmp = default;
+        ref float t = ref tmp[0];
         TOps.Store(acc0, ref t, 0);
         TOps.Store(acc1, ref t, TOps.Count);
         for (int j = 0; j < cols; j++)
@@ -416,5 +431,12 @@ public static class Gemm
         {
             ThrowHelper.ThrowArgument(name, $"expected at least {needed} elements for a [{storedRows}, {storedCols}] matrix with stride {ld}, got {x.Length}");
         }
+    }
+
+    /// <summary>One row of a 32-wide panel, on the stack.</summary>
+    [InlineArray(PanelWidth)]
+    private struct PanelRow
+    {
+        private float _element;
     }
 }

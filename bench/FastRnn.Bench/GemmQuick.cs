@@ -1,0 +1,70 @@
+// `gemm`: FastRnn's GEMM against OpenBLAS (1 thread) at 1024^3 and at the RNN's shapes, GFLOP/s from medians.
+// Recurrent step: C[B, G*H] = h[B, H] * W_hh^T with W_hh packed once (FastRnn) vs cblas_sgemm(N, T) per call.
+using System.Globalization;
+using FastRnn.Kernels;
+
+namespace FastRnn.Bench;
+
+internal static class GemmQuick
+{
+    public static void Run()
+    {
+        bool blas = OpenBlas.IsAvailable;
+        if (blas)
+        {
+            OpenBlas.SetNumThreads(1);
+        }
+        else
+        {
+            Console.WriteLine("OpenBLAS not found (apt-get install libopenblas0-pthread); printing FastRnn only.");
+        }
+
+        Console.WriteLine($"{"shape",-34} {"FastRnn GF/s",13} {"OpenBLAS GF/s",14} {"ratio",7}");
+        var random = new Random(1);
+        float[] scratch = new float[Gemm.ScratchLength];
+
+        foreach ((int m, int n, int k, MatrixOp opA, MatrixOp opB, string what) in (ReadOnlySpan<(int, int, int, MatrixOp, MatrixOp, string)>)[
+            (1024, 1024, 1024, MatrixOp.None, MatrixOp.None, "square NN"),
+            (1024, 512, 128, MatrixOp.None, MatrixOp.Transpose, "input proj T*B=1024,4H=512,I=128"),
+            (512, 128, 1024, MatrixOp.Transpose, MatrixOp.None, "dW 4H=512,H=128,T*B=1024"),
+            (1024, 128, 512, MatrixOp.None, MatrixOp.None, "dX T*B=1024,I=128,4H=512")])
+        {
+            float[] a = Values(random, m * k), b = Values(random, k * n), c = new float[m * n];
+            int lda = opA == MatrixOp.None ? k : m, ldb = opB == MatrixOp.None ? n : k;
+            double ours = QuickTable.Median(() => Gemm.Multiply(opA, opB, m, n, k, a, lda, b, ldb, 0f, c, n, scratch));
+            double theirs = blas ? QuickTable.Median(() => OpenBlas.Sgemm(opA == MatrixOp.Transpose, opB == MatrixOp.Transpose, m, n, k, a, lda, b, ldb, 0f, c, n)) : double.NaN;
+            Print($"{what} ({m}x{n}x{k})", m, n, k, ours, theirs);
+        }
+
+        foreach (int h in (int[])[64, 128, 256, 512])
+        {
+            foreach (int batch in (int[])[1, 16, 32, 64])
+            {
+                int n = 4 * h;
+                float[] a = Values(random, batch * h), w = Values(random, n * h), c = new float[batch * n];
+                float[] packed = new float[Gemm.PackedLength(h, n)];
+                Gemm.PackB(MatrixOp.Transpose, h, n, w, h, packed);
+                double ours = QuickTable.Median(() => Gemm.MultiplyPacked(MatrixOp.None, batch, n, h, a, h, packed, 0f, c, n));
+                double theirs = blas ? QuickTable.Median(() => OpenBlas.Sgemm(false, true, batch, n, h, a, h, w, h, 0f, c, n)) : double.NaN;
+                Print($"step B={batch},4H={n},H={h}", batch, n, h, ours, theirs);
+            }
+        }
+    }
+
+    private static void Print(string shape, int m, int n, int k, double ours, double theirs)
+    {
+        double flops = 2.0 * m * n * k;
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{shape,-34} {flops / ours * 1e-9,13:F1} {flops / theirs * 1e-9,14:F1} {theirs / ours,7:F2}"));
+    }
+
+    private static float[] Values(Random random, int count)
+    {
+        float[] values = new float[count];
+        for (int i = 0; i < count; i++)
+        {
+            values[i] = (float)((2 * random.NextDouble()) - 1);
+        }
+
+        return values;
+    }
+}
