@@ -18,7 +18,7 @@ if (args.Length > 0 && args[0] == "gemm")
 
 if (args.Length > 0 && args[0] == "targets")
 {
-    QuickTable.RunTargets();
+    QuickTable.RunTargets(args.AsSpan(1));
     return;
 }
 

@@ -29,21 +29,46 @@ internal static class QuickTable
         }
     }
 
-    /// <summary>The performance issue's shapes (T, B, I, H), for every cell: forward and training-step GFLOP/s.</summary>
-    public static void RunTargets()
+    /// <summary>The performance issue's shapes (T, B, I, H).</summary>
+    internal static readonly (int T, int B, int I, int H)[] TargetShapes = [(64, 16, 64, 128), (256, 32, 128, 256), (512, 64, 256, 512), (1024, 16, 128, 128), (100, 1, 32, 64), (25, 1, 65, 100)];
+
+    /// <summary>
+    /// The performance issue's shapes for every cell: forward and training-step GFLOP/s. Options: <c>--tsv</c> prints
+    /// tab-separated lines (T, B, I, H, cell, fwd_ms, step_ms) for bench/compare; <c>--shape N</c> runs only shape N.
+    /// </summary>
+    public static void RunTargets(ReadOnlySpan<string> args)
     {
-        Console.WriteLine("Training step = forward + BPTT (incl. dX); 1 thread; GFLOP/s from medians (forward 2*T*B*G*H*(I+H), step 3x)");
-        Console.WriteLine($"{"shape (T, B, I, H)",-22} {"cell",-6} {"fwd ms",9} {"step ms",9} {"fwd GF/s",9} {"step GF/s",10}");
-        foreach ((int t, int b, int i, int h) in (ReadOnlySpan<(int, int, int, int)>)[(64, 16, 64, 128), (256, 32, 128, 256), (512, 64, 256, 512), (1024, 16, 128, 128), (100, 1, 32, 64), (25, 1, 65, 100)])
+        bool tsv = args.Contains("--tsv");
+        int only = args.IndexOf("--shape") is int at and >= 0 && at + 1 < args.Length ? int.Parse(args[at + 1], CultureInfo.InvariantCulture) : -1;
+        if (tsv)
         {
+            Console.WriteLine("T\tB\tI\tH\tcell\tfwd_ms\tstep_ms");
+        }
+        else
+        {
+            Console.WriteLine("Training step = forward + BPTT (incl. dX); 1 thread; GFLOP/s from medians (forward 2*T*B*G*H*(I+H), step 3x)");
+            Console.WriteLine($"{"shape (T, B, I, H)",-22} {"cell",-6} {"fwd ms",9} {"step ms",9} {"fwd GF/s",9} {"step GF/s",10}");
+        }
+
+        // A throwaway run first, so the first measured shape does not pay for JIT tiering.
+        Median(new BenchLayer(CellKind.Lstm, 8, 4, 8, 8).TrainingStep);
+        for (int index = 0; index < TargetShapes.Length; index++)
+        {
+            if (only >= 0 && index != only)
+            {
+                continue;
+            }
+
+            (int t, int b, int i, int h) = TargetShapes[index];
             foreach (CellKind cell in (CellKind[])[CellKind.Elman, CellKind.Lstm, CellKind.Gru])
             {
                 var layer = new BenchLayer(cell, t, b, i, h);
                 double forward = Median(layer.Forward);
                 double step = Median(layer.TrainingStep);
                 double flops = Flops.Forward(t, b, i, h, layer.GateCount);
-                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"{$"({t}, {b}, {i}, {h})",-22} {cell,-6} {forward * 1e3,9:F3} {step * 1e3,9:F3} {flops / forward * 1e-9,9:F1} {3 * flops / step * 1e-9,10:F1}"));
+                Console.WriteLine(tsv
+                    ? string.Create(CultureInfo.InvariantCulture, $"{t}\t{b}\t{i}\t{h}\t{cell}\t{forward * 1e3:F4}\t{step * 1e3:F4}")
+                    : string.Create(CultureInfo.InvariantCulture, $"{$"({t}, {b}, {i}, {h})",-22} {cell,-6} {forward * 1e3,9:F3} {step * 1e3,9:F3} {flops / forward * 1e-9,9:F1} {3 * flops / step * 1e-9,10:F1}"));
             }
         }
     }
