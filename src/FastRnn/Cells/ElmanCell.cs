@@ -1,4 +1,9 @@
 // Legend: B_t active rows, H hidden size; G = 1.
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using FastRnn.Kernels;
+
 namespace FastRnn.Cells;
 
 /// <summary>The Elman step <c>h_t = f(z_t)</c>, <c>z_t = W_ih x_t + b_ih + W_hh h_{t-1} + b_hh</c>.</summary>
@@ -14,17 +19,94 @@ internal readonly struct ElmanCell<TActivation>(TActivation activation) : IRecur
 
     public static bool HasSeparateRecurrentProjection => false;
 
-    // gates: [B_t, H] = z_t (left as is)  h: [B_t, H]
+    // gates: [B_t, H] = z_t (left as is)  h: [B_t, H]; the rows are contiguous, so one loop covers the step.
     public void ForwardStep(in ForwardStep step)
     {
         int count = step.Rows * step.Hidden;
-        _activation.Invoke(step.Gates[..count], step.H[..count]);
+        ref float z = ref MemoryMarshal.GetReference(step.Gates[..count]);
+        ref float h = ref MemoryMarshal.GetReference(step.H[..count]);
+        switch (VectorDispatch.Current)
+        {
+            case VectorWidth.W512:
+                Forward<Ops512, Vector512<float>>(count, ref z, ref h);
+                break;
+            case VectorWidth.W256:
+                Forward<Ops256, Vector256<float>>(count, ref z, ref h);
+                break;
+            case VectorWidth.W128:
+                Forward<Ops128, Vector128<float>>(count, ref z, ref h);
+                break;
+            default:
+                Forward<OpsScalar, float>(count, ref z, ref h);
+                break;
+        }
     }
 
     // h_t = f(z_t)  =>  dz_t = dh_t * f'(z_t), with f' taken from h_t.
     public void BackwardStep(in BackwardStep step)
     {
         int count = step.Rows * step.Hidden;
-        _activation.MultiplyByDerivative(step.H[..count], step.Dh[..count], step.DGates[..count]);
+        ref float h = ref MemoryMarshal.GetReference(step.H[..count]);
+        ref float dh = ref MemoryMarshal.GetReference(step.Dh[..count]);
+        ref float dz = ref MemoryMarshal.GetReference(step.DGates[..count]);
+        switch (VectorDispatch.Current)
+        {
+            case VectorWidth.W512:
+                Backward<Ops512, Vector512<float>>(count, ref h, ref dh, ref dz);
+                break;
+            case VectorWidth.W256:
+                Backward<Ops256, Vector256<float>>(count, ref h, ref dh, ref dz);
+                break;
+            case VectorWidth.W128:
+                Backward<Ops128, Vector128<float>>(count, ref h, ref dh, ref dz);
+                break;
+            default:
+                Backward<OpsScalar, float>(count, ref h, ref dh, ref dz);
+                break;
+        }
     }
+
+    private void Forward<TOps, TVector>(int count, ref float z, ref float h)
+        where TOps : struct, IVectorOps<TVector>
+        where TVector : struct
+    {
+        nint k = 0;
+        for (; k <= count - TOps.Count; k += TOps.Count)
+        {
+            ForwardAt<TOps, TVector>(ref z, ref h, k);
+        }
+
+        for (; k < count; k++)
+        {
+            ForwardAt<OpsScalar, float>(ref z, ref h, k);
+        }
+    }
+
+    private void Backward<TOps, TVector>(int count, ref float h, ref float dh, ref float dz)
+        where TOps : struct, IVectorOps<TVector>
+        where TVector : struct
+    {
+        nint k = 0;
+        for (; k <= count - TOps.Count; k += TOps.Count)
+        {
+            BackwardAt<TOps, TVector>(ref h, ref dh, ref dz, k);
+        }
+
+        for (; k < count; k++)
+        {
+            BackwardAt<OpsScalar, float>(ref h, ref dh, ref dz, k);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void ForwardAt<TOps, TVector>(ref float z, ref float h, nint k)
+        where TOps : struct, IVectorOps<TVector>
+        where TVector : struct
+        => TOps.Store(_activation.Invoke<TOps, TVector>(TOps.Load(ref z, k)), ref h, k);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void BackwardAt<TOps, TVector>(ref float h, ref float dh, ref float dz, nint k)
+        where TOps : struct, IVectorOps<TVector>
+        where TVector : struct
+        => TOps.Store(TOps.Multiply(TOps.Load(ref dh, k), _activation.DerivativeFromOutput<TOps, TVector>(TOps.Load(ref h, k))), ref dz, k);
 }

@@ -1,9 +1,8 @@
 // Legend: B_t active rows, H hidden size; G = 3, gate order r, z, n (PyTorch's), linear-before-reset (cuDNN's form).
-using System.Numerics;
-using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
-using static FastRnn.Kernels.VectorMemory;
+using System.Runtime.Intrinsics;
+using FastRnn.Kernels;
 
 namespace FastRnn.Cells;
 
@@ -13,7 +12,7 @@ namespace FastRnn.Cells;
 /// </summary>
 /// <remarks>
 /// The reset gate multiplies the recurrent projection after the matrix product (linear-before-reset), so the driver
-/// keeps <c>W_hh h</c> apart; the cell saves r, z, n in place and <c>W_hn h + b_hn</c> in <c>Saved</c>.
+/// keeps <c>W_hh h</c> apart; the cell saves r, z, n in place and <c>W_hn h + b_hn</c> in <c>Saved</c>. One fused pass per row.
 /// </remarks>
 internal readonly struct GruCell : IRecurrentCell
 {
@@ -25,82 +24,137 @@ internal readonly struct GruCell : IRecurrentCell
 
     public static bool HasSeparateRecurrentProjection => true;
 
-    // gates: [B_t, 3H] (x side + b_ih, plus b_hh for r and z) -> r, z, n   projection: [B_t, 3H] = W_hh h   saved: [B_t, H]
     public void ForwardStep(in ForwardStep step)
     {
-        int H = step.Hidden;
-        ReadOnlySpan<float> bHn = step.RecurrentBias.Slice(N * H, H);
-        for (int row = 0; row < step.Rows; row++)
+        switch (VectorDispatch.Current)
         {
-            Span<float> gates = step.Gates.Slice(row * 3 * H, 3 * H);
-            ReadOnlySpan<float> projection = step.RecurrentProjection.Slice(row * 3 * H, 3 * H);
-            Span<float> hn = step.Saved.Slice(row * H, H), h = step.H.Slice(row * H, H);
-            Span<float> rz = gates[..(2 * H)], n = gates.Slice(N * H, H);
-            TensorPrimitives.Add(rz, projection[..(2 * H)], rz);
-            TensorPrimitives.Sigmoid(rz, rz);
+            case VectorWidth.W512:
+                ForwardRows<Ops512, Vector512<float>>(step);
+                break;
+            case VectorWidth.W256:
+                ForwardRows<Ops256, Vector256<float>>(step);
+                break;
+            case VectorWidth.W128:
+                ForwardRows<Ops128, Vector128<float>>(step);
+                break;
+            default:
+                ForwardRows<OpsScalar, float>(step);
+                break;
+        }
+    }
 
-            // hn = W_hn h + b_hn;  n = tanh(x_n + r * hn)
-            TensorPrimitives.Add(projection.Slice(N * H, H), bHn, hn);
-            TensorPrimitives.MultiplyAdd(gates.Slice(R * H, H), hn, n, n);
-            TensorPrimitives.Tanh(n, n);
+    public void BackwardStep(in BackwardStep step)
+    {
+        switch (VectorDispatch.Current)
+        {
+            case VectorWidth.W512:
+                BackwardRows<Ops512, Vector512<float>>(step);
+                break;
+            case VectorWidth.W256:
+                BackwardRows<Ops256, Vector256<float>>(step);
+                break;
+            case VectorWidth.W128:
+                BackwardRows<Ops128, Vector128<float>>(step);
+                break;
+            default:
+                BackwardRows<OpsScalar, float>(step);
+                break;
+        }
+    }
 
-            // h = n + z * (hPrev - n)
-            TensorPrimitives.Subtract(step.HPrev.Slice(row * H, H), n, h);
-            TensorPrimitives.MultiplyAdd(gates.Slice(Z * H, H), h, n, h);
+    // gates: [B_t, 3H] (x side + b_ih, plus b_hh for r and z) -> r, z, n   projection: [B_t, 3H] = W_hh h   saved: [B_t, H]
+    private static void ForwardRows<TOps, TVector>(in ForwardStep step)
+        where TOps : struct, IVectorOps<TVector>
+        where TVector : struct
+    {
+        nint H = step.Hidden;
+        ref float gates = ref MemoryMarshal.GetReference(step.Gates);
+        ref float projection = ref MemoryMarshal.GetReference(step.RecurrentProjection);
+        ref float bHn = ref Unsafe.Add(ref MemoryMarshal.GetReference(step.RecurrentBias), N * H);
+        ref float hn = ref MemoryMarshal.GetReference(step.Saved);
+        ref float hPrev = ref MemoryMarshal.GetReference(step.HPrev);
+        ref float h = ref MemoryMarshal.GetReference(step.H);
+        for (nint r = 0; r < step.Rows; r++)
+        {
+            ref float gatesRow = ref Unsafe.Add(ref gates, r * 3 * H);
+            ref float projectionRow = ref Unsafe.Add(ref projection, r * 3 * H);
+            nint row = r * H, k = 0;
+            for (; k <= H - TOps.Count; k += TOps.Count)
+            {
+                ForwardAt<TOps, TVector>(H, ref gatesRow, ref projectionRow, ref bHn, ref hn, ref hPrev, ref h, row, k);
+            }
+
+            for (; k < H; k++)
+            {
+                ForwardAt<OpsScalar, float>(H, ref gatesRow, ref projectionRow, ref bHn, ref hn, ref hPrev, ref h, row, k);
+            }
+        }
+    }
+
+    // hn = W_hn h + b_hn;  n = tanh(x_n + r * hn);  h = n + z * (hPrev - n)
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void ForwardAt<TOps, TVector>(nint H, ref float gates, ref float projection, ref float bHn, ref float hn, ref float hPrev, ref float h, nint row, nint k)
+        where TOps : struct, IVectorOps<TVector>
+        where TVector : struct
+    {
+        TVector r = VectorMath.Sigmoid<TOps, TVector>(TOps.Add(TOps.Load(ref gates, (R * H) + k), TOps.Load(ref projection, (R * H) + k)));
+        TVector z = VectorMath.Sigmoid<TOps, TVector>(TOps.Add(TOps.Load(ref gates, (Z * H) + k), TOps.Load(ref projection, (Z * H) + k)));
+        TVector hnk = TOps.Add(TOps.Load(ref projection, (N * H) + k), TOps.Load(ref bHn, k));
+        TVector n = VectorMath.Tanh<TOps, TVector>(TOps.MultiplyAdd(r, hnk, TOps.Load(ref gates, (N * H) + k)));
+        TOps.Store(r, ref gates, (R * H) + k);
+        TOps.Store(z, ref gates, (Z * H) + k);
+        TOps.Store(n, ref gates, (N * H) + k);
+        TOps.Store(hnk, ref hn, row + k);
+        TOps.Store(TOps.MultiplyAdd(z, TOps.Subtract(TOps.Load(ref hPrev, row + k), n), n), ref h, row + k);
+    }
+
+    private static void BackwardRows<TOps, TVector>(in BackwardStep step)
+        where TOps : struct, IVectorOps<TVector>
+        where TVector : struct
+    {
+        nint H = step.Hidden;
+        ref float gates = ref MemoryMarshal.GetReference(step.Gates);
+        ref float hn = ref MemoryMarshal.GetReference(step.Saved);
+        ref float hPrev = ref MemoryMarshal.GetReference(step.HPrev);
+        ref float dh = ref MemoryMarshal.GetReference(step.Dh);
+        ref float dx = ref MemoryMarshal.GetReference(step.DGates);
+        ref float dhid = ref MemoryMarshal.GetReference(step.DGatesHidden);
+        ref float direct = ref MemoryMarshal.GetReference(step.DhPrevDirect);
+        for (nint r = 0; r < step.Rows; r++)
+        {
+            nint gateRow = r * 3 * H, row = r * H, k = 0;
+            for (; k <= H - TOps.Count; k += TOps.Count)
+            {
+                BackwardAt<TOps, TVector>(H, ref Unsafe.Add(ref gates, gateRow), ref Unsafe.Add(ref dx, gateRow), ref Unsafe.Add(ref dhid, gateRow), ref hn, ref hPrev, ref dh, ref direct, row, k);
+            }
+
+            for (; k < H; k++)
+            {
+                BackwardAt<OpsScalar, float>(H, ref Unsafe.Add(ref gates, gateRow), ref Unsafe.Add(ref dx, gateRow), ref Unsafe.Add(ref dhid, gateRow), ref hn, ref hPrev, ref dh, ref direct, row, k);
+            }
         }
     }
 
     // dn = dh (1 - z)   dz = dh (hPrev - n)   dhPrev (direct) = dh z
     // d(n pre) = dn (1 - n^2), the x side of n; the h side is d(n pre) * r (it enters through r * hn)
     // d(r pre) = d(n pre) * hn * r (1 - r)   d(z pre) = dz * z (1 - z)   (same on both sides)
-    public void BackwardStep(in BackwardStep step)
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void BackwardAt<TOps, TVector>(nint H, ref float gates, ref float dx, ref float dhid, ref float hn, ref float hPrev, ref float dh, ref float direct, nint row, nint k)
+        where TOps : struct, IVectorOps<TVector>
+        where TVector : struct
     {
-        int H = step.Hidden;
-        for (int row = 0; row < step.Rows; row++)
-        {
-            BackwardRow(
-                H, ref MemoryMarshal.GetReference(step.Gates.Slice(row * 3 * H, 3 * H)), ref MemoryMarshal.GetReference(step.Saved.Slice(row * H, H)),
-                ref MemoryMarshal.GetReference(step.HPrev.Slice(row * H, H)), ref MemoryMarshal.GetReference(step.Dh.Slice(row * H, H)),
-                ref MemoryMarshal.GetReference(step.DGates.Slice(row * 3 * H, 3 * H)), ref MemoryMarshal.GetReference(step.DGatesHidden.Slice(row * 3 * H, 3 * H)),
-                ref MemoryMarshal.GetReference(step.DhPrevDirect.Slice(row * H, H)));
-        }
-    }
-
-    private static void BackwardRow(int hidden, ref float gates, ref float hn, ref float hPrev, ref float dh, ref float dx, ref float dhid, ref float direct)
-    {
-        nint H = hidden;
-        nint k = 0;
-        var one = Vector<float>.One;
-        for (; k <= H - Vector<float>.Count; k += Vector<float>.Count)
-        {
-            Vector<float> r = Load(ref gates, (R * H) + k), z = Load(ref gates, (Z * H) + k), n = Load(ref gates, (N * H) + k);
-            Vector<float> g = Load(ref dh, k);
-            Vector<float> dnPre = g * (one - z) * (one - (n * n));
-            Vector<float> drPre = dnPre * Load(ref hn, k) * r * (one - r);
-            Vector<float> dzPre = g * (Load(ref hPrev, k) - n) * z * (one - z);
-            Store(drPre, ref dx, (R * H) + k);
-            Store(drPre, ref dhid, (R * H) + k);
-            Store(dzPre, ref dx, (Z * H) + k);
-            Store(dzPre, ref dhid, (Z * H) + k);
-            Store(dnPre, ref dx, (N * H) + k);
-            Store(dnPre * r, ref dhid, (N * H) + k);
-            Store(g * z, ref direct, k);
-        }
-
-        for (; k < H; k++)
-        {
-            float r = Unsafe.Add(ref gates, (R * H) + k), z = Unsafe.Add(ref gates, (Z * H) + k), n = Unsafe.Add(ref gates, (N * H) + k);
-            float g = Unsafe.Add(ref dh, k);
-            float dnPre = g * (1f - z) * (1f - (n * n));
-            float drPre = dnPre * Unsafe.Add(ref hn, k) * r * (1f - r);
-            float dzPre = g * (Unsafe.Add(ref hPrev, k) - n) * z * (1f - z);
-            Unsafe.Add(ref dx, (R * H) + k) = drPre;
-            Unsafe.Add(ref dhid, (R * H) + k) = drPre;
-            Unsafe.Add(ref dx, (Z * H) + k) = dzPre;
-            Unsafe.Add(ref dhid, (Z * H) + k) = dzPre;
-            Unsafe.Add(ref dx, (N * H) + k) = dnPre;
-            Unsafe.Add(ref dhid, (N * H) + k) = dnPre * r;
-            Unsafe.Add(ref direct, k) = g * z;
-        }
+        TVector one = TOps.Broadcast(1f);
+        TVector r = TOps.Load(ref gates, (R * H) + k), z = TOps.Load(ref gates, (Z * H) + k), n = TOps.Load(ref gates, (N * H) + k);
+        TVector g = TOps.Load(ref dh, row + k);
+        TVector dnPre = TOps.Multiply(TOps.Multiply(g, TOps.Subtract(one, z)), TOps.Subtract(one, TOps.Multiply(n, n)));
+        TVector drPre = TOps.Multiply(TOps.Multiply(dnPre, TOps.Load(ref hn, row + k)), TOps.Multiply(r, TOps.Subtract(one, r)));
+        TVector dzPre = TOps.Multiply(TOps.Multiply(g, TOps.Subtract(TOps.Load(ref hPrev, row + k), n)), TOps.Multiply(z, TOps.Subtract(one, z)));
+        TOps.Store(drPre, ref dx, (R * H) + k);
+        TOps.Store(drPre, ref dhid, (R * H) + k);
+        TOps.Store(dzPre, ref dx, (Z * H) + k);
+        TOps.Store(dzPre, ref dhid, (Z * H) + k);
+        TOps.Store(dnPre, ref dx, (N * H) + k);
+        TOps.Store(TOps.Multiply(dnPre, r), ref dhid, (N * H) + k);
+        TOps.Store(TOps.Multiply(g, z), ref direct, row + k);
     }
 }

@@ -34,6 +34,34 @@ internal interface IVectorOps<TVector>
 
     /// <summary><c>a * b + c</c>, fused where the hardware has FMA.</summary>
     static abstract TVector MultiplyAdd(TVector a, TVector b, TVector c);
+
+    static abstract TVector Subtract(TVector left, TVector right);
+
+    static abstract TVector Divide(TVector left, TVector right);
+
+    /// <summary>Lane-wise min with the hardware's NaN behaviour (callers that care restore NaN themselves).</summary>
+    static abstract TVector MinNative(TVector left, TVector right);
+
+    static abstract TVector MaxNative(TVector left, TVector right);
+
+    static abstract TVector Abs(TVector value);
+
+    static abstract TVector CopySign(TVector value, TVector sign);
+
+    /// <summary>Round to nearest, ties to even.</summary>
+    static abstract TVector Round(TVector value);
+
+    /// <summary><c>2^n</c> for integral <paramref name="n"/> in [-126, 127], built in the exponent field.</summary>
+    static abstract TVector Pow2(TVector n);
+
+    /// <summary>All-ones lanes where <c>left &lt; right</c>.</summary>
+    static abstract TVector LessThan(TVector left, TVector right);
+
+    /// <summary>All-ones lanes where the value is not NaN.</summary>
+    static abstract TVector IsNotNaN(TVector value);
+
+    /// <summary><paramref name="whenTrue"/> where <paramref name="mask"/> lanes are all-ones, else <paramref name="whenFalse"/>.</summary>
+    static abstract TVector Select(TVector mask, TVector whenTrue, TVector whenFalse);
 }
 
 internal readonly struct Ops512 : IVectorOps<Vector512<float>>
@@ -59,6 +87,39 @@ internal readonly struct Ops512 : IVectorOps<Vector512<float>>
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> MultiplyAdd(Vector512<float> a, Vector512<float> b, Vector512<float> c) => Vector512.MultiplyAddEstimate(a, b, c);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Subtract(Vector512<float> left, Vector512<float> right) => left - right;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Divide(Vector512<float> left, Vector512<float> right) => left / right;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> MinNative(Vector512<float> left, Vector512<float> right) => Vector512.MinNative(left, right);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> MaxNative(Vector512<float> left, Vector512<float> right) => Vector512.MaxNative(left, right);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Abs(Vector512<float> value) => Vector512.Abs(value);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> CopySign(Vector512<float> value, Vector512<float> sign) => Vector512.CopySign(value, sign);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Round(Vector512<float> value) => Vector512.Round(value);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Pow2(Vector512<float> n) => Vector512.ShiftLeft(Vector512.ConvertToInt32(n) + Vector512.Create(127), 23).AsSingle();
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> LessThan(Vector512<float> left, Vector512<float> right) => Vector512.LessThan(left, right);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> IsNotNaN(Vector512<float> value) => Vector512.Equals(value, value);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Select(Vector512<float> mask, Vector512<float> whenTrue, Vector512<float> whenFalse) => Vector512.ConditionalSelect(mask, whenTrue, whenFalse);
 }
 
 internal readonly struct Ops256 : IVectorOps<Vector256<float>>
@@ -84,6 +145,39 @@ internal readonly struct Ops256 : IVectorOps<Vector256<float>>
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> MultiplyAdd(Vector256<float> a, Vector256<float> b, Vector256<float> c) => Vector256.MultiplyAddEstimate(a, b, c);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Subtract(Vector256<float> left, Vector256<float> right) => left - right;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Divide(Vector256<float> left, Vector256<float> right) => left / right;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> MinNative(Vector256<float> left, Vector256<float> right) => Vector256.MinNative(left, right);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> MaxNative(Vector256<float> left, Vector256<float> right) => Vector256.MaxNative(left, right);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Abs(Vector256<float> value) => Vector256.Abs(value);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> CopySign(Vector256<float> value, Vector256<float> sign) => Vector256.CopySign(value, sign);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Round(Vector256<float> value) => Vector256.Round(value);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Pow2(Vector256<float> n) => Vector256.ShiftLeft(Vector256.ConvertToInt32(n) + Vector256.Create(127), 23).AsSingle();
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> LessThan(Vector256<float> left, Vector256<float> right) => Vector256.LessThan(left, right);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> IsNotNaN(Vector256<float> value) => Vector256.Equals(value, value);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Select(Vector256<float> mask, Vector256<float> whenTrue, Vector256<float> whenFalse) => Vector256.ConditionalSelect(mask, whenTrue, whenFalse);
 }
 
 internal readonly struct Ops128 : IVectorOps<Vector128<float>>
@@ -109,6 +203,39 @@ internal readonly struct Ops128 : IVectorOps<Vector128<float>>
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<float> MultiplyAdd(Vector128<float> a, Vector128<float> b, Vector128<float> c) => Vector128.MultiplyAddEstimate(a, b, c);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> Subtract(Vector128<float> left, Vector128<float> right) => left - right;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> Divide(Vector128<float> left, Vector128<float> right) => left / right;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> MinNative(Vector128<float> left, Vector128<float> right) => Vector128.MinNative(left, right);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> MaxNative(Vector128<float> left, Vector128<float> right) => Vector128.MaxNative(left, right);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> Abs(Vector128<float> value) => Vector128.Abs(value);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> CopySign(Vector128<float> value, Vector128<float> sign) => Vector128.CopySign(value, sign);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> Round(Vector128<float> value) => Vector128.Round(value);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> Pow2(Vector128<float> n) => Vector128.ShiftLeft(Vector128.ConvertToInt32(n) + Vector128.Create(127), 23).AsSingle();
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> LessThan(Vector128<float> left, Vector128<float> right) => Vector128.LessThan(left, right);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> IsNotNaN(Vector128<float> value) => Vector128.Equals(value, value);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> Select(Vector128<float> mask, Vector128<float> whenTrue, Vector128<float> whenFalse) => Vector128.ConditionalSelect(mask, whenTrue, whenFalse);
 }
 
 /// <summary>Chooses the widest accelerated width, capped by an internal limit so tests can run every path in one process.</summary>
@@ -149,4 +276,68 @@ internal static class VectorDispatch
             return VectorWidth.Scalar;
         }
     }
+}
+
+/// <summary>
+/// One lane: lets a kernel written for vectors run its loop tail (and the scalar path) with the very same code.
+/// Masks are all-ones or all-zero bit patterns, as in the vector types.
+/// </summary>
+internal readonly struct OpsScalar : IVectorOps<float>
+{
+    private static readonly float s_allOnes = BitConverter.Int32BitsToSingle(-1);
+
+    public static int Count => 1;
+
+    public static float Zero => 0f;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Broadcast(float value) => value;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Load(ref float source, nint elementOffset) => Unsafe.Add(ref source, elementOffset);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Store(float value, ref float destination, nint elementOffset) => Unsafe.Add(ref destination, elementOffset) = value;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Add(float left, float right) => left + right;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Multiply(float left, float right) => left * right;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float MultiplyAdd(float a, float b, float c) => float.MultiplyAddEstimate(a, b, c);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Subtract(float left, float right) => left - right;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Divide(float left, float right) => left / right;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float MinNative(float left, float right) => left < right ? left : right;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float MaxNative(float left, float right) => left > right ? left : right;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Abs(float value) => MathF.Abs(value);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float CopySign(float value, float sign) => MathF.CopySign(value, sign);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Round(float value) => MathF.Round(value);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Pow2(float n) => BitConverter.Int32BitsToSingle(((int)n + 127) << 23);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float LessThan(float left, float right) => left < right ? s_allOnes : 0f;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float IsNotNaN(float value) => float.IsNaN(value) ? 0f : s_allOnes;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Select(float mask, float whenTrue, float whenFalse) => BitConverter.SingleToInt32Bits(mask) != 0 ? whenTrue : whenFalse;
 }
