@@ -19,25 +19,22 @@ internal readonly struct ElmanCell<TActivation>(TActivation activation) : IRecur
 
     public static bool HasSeparateRecurrentProjection => false;
 
-    // gates: [B_t, H] = z_t (left as is)  h: [B_t, H]; the rows are contiguous, so one loop covers the step.
+    // gates: [B_t, H] = W_ih x + W_hh h (left as is)  bias: [H]  h: [B_t, H] = f(gates + bias)
     public void ForwardStep(in ForwardStep step)
     {
-        int count = step.Rows * step.Hidden;
-        ref float z = ref MemoryMarshal.GetReference(step.Gates[..count]);
-        ref float h = ref MemoryMarshal.GetReference(step.H[..count]);
         switch (VectorDispatch.Current)
         {
             case VectorWidth.W512:
-                Forward<Ops512, Vector512<float>>(count, ref z, ref h);
+                Forward<Ops512, Vector512<float>>(step);
                 break;
             case VectorWidth.W256:
-                Forward<Ops256, Vector256<float>>(count, ref z, ref h);
+                Forward<Ops256, Vector256<float>>(step);
                 break;
             case VectorWidth.W128:
-                Forward<Ops128, Vector128<float>>(count, ref z, ref h);
+                Forward<Ops128, Vector128<float>>(step);
                 break;
             default:
-                Forward<OpsScalar, float>(count, ref z, ref h);
+                Forward<OpsScalar, float>(step);
                 break;
         }
     }
@@ -66,19 +63,26 @@ internal readonly struct ElmanCell<TActivation>(TActivation activation) : IRecur
         }
     }
 
-    private void Forward<TOps, TVector>(int count, ref float z, ref float h)
+    private void Forward<TOps, TVector>(in ForwardStep step)
         where TOps : struct, IVectorOps<TVector>
         where TVector : struct
     {
-        nint k = 0;
-        for (; k <= count - TOps.Count; k += TOps.Count)
+        nint H = step.Hidden;
+        ref float bias = ref MemoryMarshal.GetReference(step.Bias);
+        for (nint r = 0; r < step.Rows; r++)
         {
-            ForwardAt<TOps, TVector>(ref z, ref h, k);
-        }
+            ref float z = ref Unsafe.Add(ref MemoryMarshal.GetReference(step.Gates), r * H);
+            ref float h = ref Unsafe.Add(ref MemoryMarshal.GetReference(step.H), r * H);
+            nint k = 0;
+            for (; k <= H - TOps.Count; k += TOps.Count)
+            {
+                ForwardAt<TOps, TVector>(ref z, ref bias, ref h, k);
+            }
 
-        for (; k < count; k++)
-        {
-            ForwardAt<OpsScalar, float>(ref z, ref h, k);
+            for (; k < H; k++)
+            {
+                ForwardAt<OpsScalar, float>(ref z, ref bias, ref h, k);
+            }
         }
     }
 
@@ -99,10 +103,10 @@ internal readonly struct ElmanCell<TActivation>(TActivation activation) : IRecur
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void ForwardAt<TOps, TVector>(ref float z, ref float h, nint k)
+    private void ForwardAt<TOps, TVector>(ref float z, ref float bias, ref float h, nint k)
         where TOps : struct, IVectorOps<TVector>
         where TVector : struct
-        => TOps.Store(_activation.Invoke<TOps, TVector>(TOps.Load(ref z, k)), ref h, k);
+        => TOps.Store(_activation.Invoke<TOps, TVector>(TOps.Add(TOps.Load(ref z, k), TOps.Load(ref bias, k))), ref h, k);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void BackwardAt<TOps, TVector>(ref float h, ref float dh, ref float dz, nint k)

@@ -62,7 +62,8 @@ internal readonly struct GruCell : IRecurrentCell
         }
     }
 
-    // gates: [B_t, 3H] (x side + b_ih, plus b_hh for r and z) -> r, z, n   projection: [B_t, 3H] = W_hh h   saved: [B_t, H]
+    // gates: [B_t, 3H] = W_ih x -> r, z, n   bias: [3H] (b_ih + b_hh for r and z, b_in for n)   projection: [B_t, 3H] = W_hh h
+    // saved: [B_t, H] = W_hn h + b_hn
     private static void ForwardRows<TOps, TVector>(in ForwardStep step)
         where TOps : struct, IVectorOps<TVector>
         where TVector : struct
@@ -71,6 +72,7 @@ internal readonly struct GruCell : IRecurrentCell
         ref float gates = ref MemoryMarshal.GetReference(step.Gates);
         ref float projection = ref MemoryMarshal.GetReference(step.RecurrentProjection);
         ref float bHn = ref Unsafe.Add(ref MemoryMarshal.GetReference(step.RecurrentBias), N * H);
+        ref float bias = ref MemoryMarshal.GetReference(step.Bias);
         ref float hn = ref MemoryMarshal.GetReference(step.Saved);
         ref float hPrev = ref MemoryMarshal.GetReference(step.HPrev);
         ref float h = ref MemoryMarshal.GetReference(step.H);
@@ -81,26 +83,26 @@ internal readonly struct GruCell : IRecurrentCell
             nint row = r * H, k = 0;
             for (; k <= H - TOps.Count; k += TOps.Count)
             {
-                ForwardAt<TOps, TVector>(H, ref gatesRow, ref projectionRow, ref bHn, ref hn, ref hPrev, ref h, row, k);
+                ForwardAt<TOps, TVector>(H, ref gatesRow, ref projectionRow, ref bias, ref bHn, ref hn, ref hPrev, ref h, row, k);
             }
 
             for (; k < H; k++)
             {
-                ForwardAt<OpsScalar, float>(H, ref gatesRow, ref projectionRow, ref bHn, ref hn, ref hPrev, ref h, row, k);
+                ForwardAt<OpsScalar, float>(H, ref gatesRow, ref projectionRow, ref bias, ref bHn, ref hn, ref hPrev, ref h, row, k);
             }
         }
     }
 
     // hn = W_hn h + b_hn;  n = tanh(x_n + r * hn);  h = n + z * (hPrev - n)
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void ForwardAt<TOps, TVector>(nint H, ref float gates, ref float projection, ref float bHn, ref float hn, ref float hPrev, ref float h, nint row, nint k)
+    private static void ForwardAt<TOps, TVector>(nint H, ref float gates, ref float projection, ref float bias, ref float bHn, ref float hn, ref float hPrev, ref float h, nint row, nint k)
         where TOps : struct, IVectorOps<TVector>
         where TVector : struct
     {
-        TVector r = VectorMath.Sigmoid<TOps, TVector>(TOps.Add(TOps.Load(ref gates, (R * H) + k), TOps.Load(ref projection, (R * H) + k)));
-        TVector z = VectorMath.Sigmoid<TOps, TVector>(TOps.Add(TOps.Load(ref gates, (Z * H) + k), TOps.Load(ref projection, (Z * H) + k)));
+        TVector r = VectorMath.Sigmoid<TOps, TVector>(TOps.Add(TOps.Add(TOps.Load(ref gates, (R * H) + k), TOps.Load(ref projection, (R * H) + k)), TOps.Load(ref bias, (R * H) + k)));
+        TVector z = VectorMath.Sigmoid<TOps, TVector>(TOps.Add(TOps.Add(TOps.Load(ref gates, (Z * H) + k), TOps.Load(ref projection, (Z * H) + k)), TOps.Load(ref bias, (Z * H) + k)));
         TVector hnk = TOps.Add(TOps.Load(ref projection, (N * H) + k), TOps.Load(ref bHn, k));
-        TVector n = VectorMath.Tanh<TOps, TVector>(TOps.MultiplyAdd(r, hnk, TOps.Load(ref gates, (N * H) + k)));
+        TVector n = VectorMath.Tanh<TOps, TVector>(TOps.MultiplyAdd(r, hnk, TOps.Add(TOps.Load(ref gates, (N * H) + k), TOps.Load(ref bias, (N * H) + k))));
         TOps.Store(r, ref gates, (R * H) + k);
         TOps.Store(z, ref gates, (Z * H) + k);
         TOps.Store(n, ref gates, (N * H) + k);

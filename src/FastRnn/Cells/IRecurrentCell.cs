@@ -31,8 +31,11 @@ internal ref struct ForwardStep
     public int Rows;
     public int Hidden;
 
-    /// <summary>[B_t, G*H] in: pre-activations (input projection, b_ih, and unless separate also W_hh h + b_hh); out: what backward needs.</summary>
+    /// <summary>[B_t, G*H] in: the input projection plus (unless separate) W_hh h, without biases; out: what backward needs.</summary>
     public Span<float> Gates;
+
+    /// <summary>[G*H] the bias the cell adds to <see cref="Gates"/>: b_ih + b_hh (GRU: b_ih + b_hh for r and z, b_in for n).</summary>
+    public ReadOnlySpan<float> Bias;
 
     /// <summary>[B_t, G*H] W_hh h_{t-1} (only with a separate recurrent projection).</summary>
     public ReadOnlySpan<float> RecurrentProjection;

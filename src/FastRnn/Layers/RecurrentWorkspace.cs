@@ -11,6 +11,7 @@
 //   dGates  : [N, G*H]          gate gradients, kept for the after-loop weight GEMMs
 //   rows    : [N, max(I, H)]    gathered h_{t-1} for dW_hh, then packed dX
 //   dhNext, dh : [B, H]         carried and total state gradients
+//   bias, biasGradient : [G*H], [2, G*H]   folded biases; bias-gradient sums (input side, hidden side)
 //   cells   : [B + N, H]        LSTM only: c in the same slots as states
 //   saved   : [N, H]            GRU only: W_hn h + b_hn per step
 //   dGatesHidden : [N, G*H]     GRU only: hidden-side gate gradients (differ from dGates in the n block)
@@ -57,6 +58,7 @@ public sealed class RecurrentWorkspace
         DhNextOffset = Carve(ref offset, (long)maxBatchSize * hiddenSize);
         DhOffset = Carve(ref offset, (long)maxBatchSize * hiddenSize);
         BiasOffset = Carve(ref offset, gateWidth);
+        BiasGradientOffset = Carve(ref offset, 2 * gateWidth);
         PackedWeightOffset = Carve(ref offset, Math.Max(Gemm.PackedLength(hiddenSize, (int)gateWidth), Gemm.PackedLength((int)gateWidth, hiddenSize)));
         GemmScratchOffset = Carve(ref offset, Gemm.ScratchLength);
 
@@ -113,6 +115,7 @@ public sealed class RecurrentWorkspace
     internal int DhNextOffset { get; }
     internal int DhOffset { get; }
     internal int BiasOffset { get; }
+    internal int BiasGradientOffset { get; }
     internal int PackedWeightOffset { get; }
     internal int GemmScratchOffset { get; }
     internal int CellsOffset { get; }

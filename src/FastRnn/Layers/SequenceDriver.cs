@@ -128,8 +128,8 @@ internal static class SequenceDriver
             }
         }
 
-        // gates[N, G*H] = b_ih + b_hh + xPacked * W_ih^T. A separate recurrent projection (GRU) keeps b_hn out:
-        // it is multiplied by r together with W_hn h.
+        // gates[N, G*H] = xPacked * W_ih^T. The biases are added by the cell, in cache, instead of in a pass over all
+        // N rows here: b_ih + b_hh folded, except GRU's b_hn, which is multiplied by r together with W_hn h.
         Span<float> bias = ws.Segment(ws.BiasOffset, GH);
         TensorPrimitives.Add(w.BiasIh, w.BiasHh, bias);
         if (TCell.HasSeparateRecurrentProjection)
@@ -137,12 +137,7 @@ internal static class SequenceDriver
             w.BiasIh.Slice(GH - H, H).CopyTo(bias.Slice(GH - H, H));
         }
 
-        for (int r = 0; r < N; r++)
-        {
-            bias.CopyTo(gates.Slice(r * GH, GH));
-        }
-
-        Gemm.MultiplyCore(MatrixOp.None, MatrixOp.Transpose, N, GH, I, xPacked, I, w.WeightIh, I, 1f, gates, GH, scratch);
+        Gemm.MultiplyCore(MatrixOp.None, MatrixOp.Transpose, N, GH, I, xPacked, I, w.WeightIh, I, 0f, gates, GH, scratch);
 
         // Slot 0 holds h0 (and c0) in sorted order.
         GatherRows(states.H0, hs, order, B, H);
@@ -175,6 +170,7 @@ internal static class SequenceDriver
                 Rows = rows,
                 Hidden = H,
                 Gates = gatesS,
+                Bias = bias,
                 RecurrentProjection = projection.IsEmpty ? default : projection[..(rows * GH)],
                 RecurrentBias = w.BiasHh,
                 Saved = saved.IsEmpty ? default : saved.Slice(rowStart[s] * H, rows * H),
@@ -233,6 +229,11 @@ internal static class SequenceDriver
         Span<float> packedW = ws.Segment(ws.PackedWeightOffset, Gemm.PackedLength(GH, H));
         Span<float> scratch = ws.Segment(ws.GemmScratchOffset, Gemm.ScratchLength);
 
+        // Column sums of the gate gradients, accumulated step by step while each step's rows are in cache.
+        Span<float> dBias = ws.Segment(ws.BiasGradientOffset, 2 * GH);
+        dBias.Clear();
+        Span<float> dBiasInput = dBias[..GH], dBiasHidden = dBias[GH..];
+
         // W_hh [G*H, H] packed once: dhNext[B_s, H] (+)= dGatesHidden_s[B_s, G*H] * W_hh.
         Gemm.PackB(MatrixOp.None, GH, H, w.WeightHh, H, packedW);
         for (int s = steps - 1; s >= 0; s--)
@@ -283,6 +284,14 @@ internal static class SequenceDriver
                 DhPrevDirect = separate ? dhNext[..(rows * H)] : default,
             };
             cell.BackwardStep(step);
+            for (int j = 0; j < rows; j++)
+            {
+                TensorPrimitives.Add(dBiasInput, step.DGates.Slice(j * GH, GH), dBiasInput);
+                if (separate)
+                {
+                    TensorPrimitives.Add(dBiasHidden, dGatesHiddenS.Slice(j * GH, GH), dBiasHidden);
+                }
+            }
 
             // Truncated BPTT: no gradient crosses the chunk boundary between t - 1 and t = k, 2k, ...
             if (g.TruncationWindow > 0 && s > 0 && s % g.TruncationWindow == 0)
@@ -307,13 +316,11 @@ internal static class SequenceDriver
             ScatterInitialGradients(ws, dcNext, g.DcN, g.Dc0);
         }
 
-        // Parameter gradients over all N rows at once: db_ih += sum dGates, db_hh += sum dGatesHidden.
-        for (int r = 0; r < N; r++)
-        {
-            TensorPrimitives.Add(dw.BiasIh, dGates.Slice(r * GH, GH), dw.BiasIh);
-            TensorPrimitives.Add(dw.BiasHh, dGatesHidden.Slice(r * GH, GH), dw.BiasHh);
-        }
+        // db_ih += sum dGates; db_hh += sum dGatesHidden (the same sums unless the recurrent projection is separate).
+        TensorPrimitives.Add(dw.BiasIh, dBiasInput, dw.BiasIh);
+        TensorPrimitives.Add(dw.BiasHh, separate ? dBiasHidden : dBiasInput, dw.BiasHh);
 
+        // Weight gradients over all N rows at once.
         // dW_ih[G*H, I] += dGates^T[G*H, N] * xPacked[N, I]
         Gemm.MultiplyCore(MatrixOp.Transpose, MatrixOp.None, GH, I, N, dGates, GH, xPacked, I, 1f, dw.WeightIh, I, scratch);
 
