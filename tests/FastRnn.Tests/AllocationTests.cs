@@ -4,6 +4,15 @@ using FastRnn.Training;
 
 namespace FastRnn.Tests;
 
+/// <summary>
+/// Allocation measurements run alone: a garbage collection triggered by tests allocating on other threads retires this
+/// thread's allocation context, and GetAllocatedBytesForCurrentThread then reports its unused remainder (seen: 3-4 KB)
+/// although nothing was allocated.
+/// </summary>
+[CollectionDefinition(nameof(AllocationTests), DisableParallelization = true)]
+public sealed class AllocationCollection;
+
+[Collection(nameof(AllocationTests))]
 public class AllocationTests
 {
     private const int T = 9, B = 5, I = 6, H = 17, C = 4;
@@ -127,13 +136,26 @@ public class AllocationTests
             step();
         }
 
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 5; i++)
+        // No collection may run inside the window (see AllocationCollection); if one does anyway, measure again.
+        long allocated = 0;
+        for (int attempt = 0; attempt < 3; attempt++)
         {
-            step();
+            bool noGc = GC.TryStartNoGCRegion(64 << 20);
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            for (int i = 0; i < 5; i++)
+            {
+                step();
+            }
+
+            allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+            bool undisturbed = noGc && System.Runtime.GCSettings.LatencyMode == System.Runtime.GCLatencyMode.NoGCRegion;
+            if (undisturbed)
+            {
+                GC.EndNoGCRegion();
+                break;
+            }
         }
 
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
         Assert.Equal(0, allocated);
     }
 
