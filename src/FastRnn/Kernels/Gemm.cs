@@ -198,26 +198,37 @@ public static class Gemm
             int j0 = jc + (panel * PanelWidth);
             int cols = Math.Min(PanelWidth, jc + nc - j0);
             ref float dst = ref Unsafe.Add(ref packed, (nint)panel * kc * PanelWidth);
-            for (int p = 0; p < kc; p++)
+            if (opB == MatrixOp.None)
             {
-                ref float row = ref Unsafe.Add(ref dst, (nint)p * PanelWidth);
-                if (opB == MatrixOp.None)
+                for (int p = 0; p < kc; p++)
                 {
+                    ref float row = ref Unsafe.Add(ref dst, (nint)p * PanelWidth);
                     ref float src = ref Unsafe.Add(ref b, ((nint)(pc + p) * ldb) + j0);
                     Unsafe.CopyBlockUnaligned(ref Unsafe.As<float, byte>(ref row), ref Unsafe.As<float, byte>(ref src), (uint)(cols * sizeof(float)));
+                    MemoryMarshal.CreateSpan(ref Unsafe.Add(ref row, cols), PanelWidth - cols).Clear();
                 }
-                else
+            }
+            else
+            {
+                // Transposed: read each stored row (one panel column) contiguously; the writes stride through the
+                // panel (kc x 32 floats), which stays in L1 while its 32 columns are filled.
+                for (int j = 0; j < cols; j++)
                 {
-                    ref float src = ref Unsafe.Add(ref b, ((nint)j0 * ldb) + pc + p);
-                    for (int j = 0; j < cols; j++)
+                    ref float src = ref Unsafe.Add(ref b, ((nint)(j0 + j) * ldb) + pc);
+                    ref float column = ref Unsafe.Add(ref dst, j);
+                    for (nint p = 0; p < kc; p++)
                     {
-                        Unsafe.Add(ref row, j) = Unsafe.Add(ref src, (nint)j * ldb);
+                        Unsafe.Add(ref column, p * PanelWidth) = Unsafe.Add(ref src, p);
                     }
                 }
 
                 for (int j = cols; j < PanelWidth; j++)
                 {
-                    Unsafe.Add(ref row, j) = 0f;
+                    ref float column = ref Unsafe.Add(ref dst, j);
+                    for (nint p = 0; p < kc; p++)
+                    {
+                        Unsafe.Add(ref column, p * PanelWidth) = 0f;
+                    }
                 }
             }
         }
