@@ -46,7 +46,7 @@ public class GemmTests
         using var _ = new WidthLimit((VectorWidth)floatsPerVector);
         var random = new Random(2);
         // K crosses KC = 256 and N crosses NC = 512 and the 32-wide panels; M crosses the 4-row block.
-        foreach ((int m, int n, int k) in (ReadOnlySpan<(int, int, int)>)[(17, 33, 257), (5, 530, 7), (33, 65, 300), (1, 1, 600), (64, 128, 64)])
+        foreach ((int m, int n, int k) in (ReadOnlySpan<(int, int, int)>)[(17, 33, 257), (5, 530, 7), (33, 65, 300), (1, 1, 600), (64, 128, 64), (1, 530, 37), (1, 128, 300), (9, 260, 19)])
         {
             foreach (MatrixOp opA in (MatrixOp[])[MatrixOp.None, MatrixOp.Transpose])
             {
@@ -74,7 +74,7 @@ public class GemmTests
             {
                 for (int m = 0; m <= 9; m++)
                 {
-                    foreach (int n in (int[])[1, 7, 16, 31, 32, 33, 70])
+                    foreach (int n in (int[])[1, 7, 16, 31, 32, 33, 70, 128, 161])
                     {
                         foreach (int k in (int[])[0, 1, 4, 13])
                         {

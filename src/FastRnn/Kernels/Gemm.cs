@@ -175,6 +175,17 @@ public static class Gemm
         }
     }
 
+    /// <summary><see cref="MultiplyPacked"/> without validation, for the time loops (their shapes were validated once per call).</summary>
+    internal static void MultiplyPackedCore(MatrixOp opA, int m, int n, int k, ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> packedB, float beta, Span<float> c, int ldc)
+    {
+        if (m == 0 || n == 0)
+        {
+            return;
+        }
+
+        MultiplyPackedCore(opA, m, n, k, ref MemoryMarshal.GetReference(a), lda, ref MemoryMarshal.GetReference(packedB), beta, ref MemoryMarshal.GetReference(c), ldc);
+    }
+
     internal static void MultiplyPackedCore(MatrixOp opA, int m, int n, int k, ref float a, int lda, ref float packedB, float beta, ref float c, int ldc)
     {
         if (k == 0)
@@ -269,7 +280,19 @@ public static class Gemm
         where TVector : struct
     {
         int nr = 2 * TOps.Count;
-        for (int j0 = 0; j0 < n; j0 += nr)
+        int j0 = 0;
+
+        // A single row (batch 1: a matrix-vector product) has only two accumulators per panel, too few to hide the
+        // FMA latency: take four full panels at once for eight independent chains.
+        if (m == 1 && nr == PanelWidth)
+        {
+            for (; j0 + (4 * PanelWidth) <= n; j0 += 4 * PanelWidth)
+            {
+                Kernel1x8<TOps, TVector>(kc, ref a, aCol, ref Unsafe.Add(ref packed, (nint)(j0 / PanelWidth) * kc * PanelWidth), (nint)kc * PanelWidth, ref Unsafe.Add(ref c, j0), beta);
+            }
+        }
+
+        for (; j0 < n; j0 += nr)
         {
             int cols = Math.Min(nr, n - j0);
             ref float panel = ref Unsafe.Add(ref packed, ((nint)(j0 / PanelWidth) * kc * PanelWidth) + (j0 % PanelWidth));
@@ -385,6 +408,37 @@ public static class Gemm
         StoreRow<TOps, TVector>(c50, c51, ref Unsafe.Add(ref c, 5 * (nint)ldc), beta, cols);
         StoreRow<TOps, TVector>(c60, c61, ref Unsafe.Add(ref c, 6 * (nint)ldc), beta, cols);
         StoreRow<TOps, TVector>(c70, c71, ref Unsafe.Add(ref c, 7 * (nint)ldc), beta, cols);
+    }
+
+    // C[1, 4 * 32] (+)= A[1, kc] * four consecutive full panels; each output element keeps its own k-ascending chain.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Kernel1x8<TOps, TVector>(int kc, ref float a, nint aCol, ref float panels, nint panelStride, ref float c, float beta)
+        where TOps : struct, IVectorOps<TVector>
+        where TVector : struct
+    {
+        nint w = TOps.Count;
+        TVector c0 = TOps.Zero, c1 = TOps.Zero, c2 = TOps.Zero, c3 = TOps.Zero, c4 = TOps.Zero, c5 = TOps.Zero, c6 = TOps.Zero, c7 = TOps.Zero;
+        ref float p1 = ref Unsafe.Add(ref panels, panelStride);
+        ref float p2 = ref Unsafe.Add(ref panels, 2 * panelStride);
+        ref float p3 = ref Unsafe.Add(ref panels, 3 * panelStride);
+        for (nint p = 0; p < kc; p++)
+        {
+            nint bOffset = p * PanelWidth;
+            TVector x = TOps.Broadcast(Unsafe.Add(ref a, p * aCol));
+            c0 = TOps.MultiplyAdd(x, TOps.Load(ref panels, bOffset), c0);
+            c1 = TOps.MultiplyAdd(x, TOps.Load(ref panels, bOffset + w), c1);
+            c2 = TOps.MultiplyAdd(x, TOps.Load(ref p1, bOffset), c2);
+            c3 = TOps.MultiplyAdd(x, TOps.Load(ref p1, bOffset + w), c3);
+            c4 = TOps.MultiplyAdd(x, TOps.Load(ref p2, bOffset), c4);
+            c5 = TOps.MultiplyAdd(x, TOps.Load(ref p2, bOffset + w), c5);
+            c6 = TOps.MultiplyAdd(x, TOps.Load(ref p3, bOffset), c6);
+            c7 = TOps.MultiplyAdd(x, TOps.Load(ref p3, bOffset + w), c7);
+        }
+
+        StoreRow<TOps, TVector>(c0, c1, ref c, beta, 2 * (int)w);
+        StoreRow<TOps, TVector>(c2, c3, ref Unsafe.Add(ref c, PanelWidth), beta, 2 * (int)w);
+        StoreRow<TOps, TVector>(c4, c5, ref Unsafe.Add(ref c, 2 * PanelWidth), beta, 2 * (int)w);
+        StoreRow<TOps, TVector>(c6, c7, ref Unsafe.Add(ref c, 3 * PanelWidth), beta, 2 * (int)w);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -158,11 +158,11 @@ internal static class SequenceDriver
             // [B_s, G*H] (+)= h_{t-1}[B_s, H] * W_hh^T, then the cell's pointwise step.
             if (TCell.HasSeparateRecurrentProjection)
             {
-                Gemm.MultiplyPacked(MatrixOp.None, rows, GH, H, hPrev, H, packedW, 0f, projection, GH);
+                Gemm.MultiplyPackedCore(MatrixOp.None, rows, GH, H, hPrev, H, packedW, 0f, projection, GH);
             }
             else
             {
-                Gemm.MultiplyPacked(MatrixOp.None, rows, GH, H, hPrev, H, packedW, 1f, gatesS, GH);
+                Gemm.MultiplyPackedCore(MatrixOp.None, rows, GH, H, hPrev, H, packedW, 1f, gatesS, GH);
             }
 
             var step = new ForwardStep
@@ -305,7 +305,7 @@ internal static class SequenceDriver
             else
             {
                 // dh_{t-1} = [direct part +] dGatesHidden_s * W_hh
-                Gemm.MultiplyPacked(MatrixOp.None, rows, H, GH, dGatesHiddenS, GH, packedW, separate ? 1f : 0f, dhNext, H);
+                Gemm.MultiplyPackedCore(MatrixOp.None, rows, H, GH, dGatesHiddenS, GH, packedW, separate ? 1f : 0f, dhNext, H);
             }
         }
 
