@@ -75,11 +75,11 @@ internal static class QuickTable
 
     internal static double Median(Action action)
     {
-        // Warm up past tiered compilation (call counting, then tier-1 code after a delay), then enough repetitions for
-        // ~0.25 s, at least 5.
+        // Warm up past tiered compilation (call counting, then tier-1 code after a delay): 0.5 s and 40 calls, or 2 s
+        // and 2 calls for slow actions; then enough repetitions for ~0.25 s, at least 5.
         var watch = Stopwatch.StartNew();
         int calls = 0;
-        while (watch.Elapsed.TotalSeconds < 0.5 || calls < 40)
+        while ((watch.Elapsed.TotalSeconds < 0.5 || calls < 40) && (watch.Elapsed.TotalSeconds < 2 || calls < 2))
         {
             action();
             calls++;
