@@ -46,7 +46,7 @@ done
 
 echo "FastRnn vs PyTorch $("$python" -c 'import torch; print(torch.__version__)') on CPU, float32, 1 layer, unidirectional, time-major"
 echo "Threads: torch.set_num_threads(1), OMP_NUM_THREADS=$OMP_NUM_THREADS OPENBLAS_NUM_THREADS=$OPENBLAS_NUM_THREADS MKL_NUM_THREADS=$MKL_NUM_THREADS; FastRnn 1 thread"
-echo "CPU: $(lscpu | sed -n 's/^Model name:[[:space:]]*//p' | head -n 1), nproc=$(nproc)"
+echo "CPU: $(lscpu | sed -n 's/^Model name:[[:space:]]*//p' | head -n 1), nproc=$(nproc --all)"
 echo "Date: $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
 echo "Statistic: median of repeated runs after warm-up; step = forward + backward incl. dX"
 echo
