@@ -1,14 +1,13 @@
 // Legend: B_t active rows, H hidden size; G = 1.
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
-using System.Runtime.Intrinsics;
 using FastRnn.Kernels;
 
 namespace FastRnn.Cells;
 
 /// <summary>The Elman step <c>h_t = f(z_t)</c>, <c>z_t = W_ih x_t + b_ih + W_hh h_{t-1} + b_hh</c>.</summary>
 /// <remarks>Saves nothing beyond <c>h_t</c>: the derivative is taken from the output.</remarks>
-internal readonly struct ElmanCell<TActivation>(TActivation activation) : IRecurrentCell
+internal readonly struct ElmanCell<TActivation>(TActivation activation) : IRecurrentCell, IVectorKernel<ForwardStep>, IVectorKernel<BackwardStep>
     where TActivation : struct, IActivation
 {
     private readonly TActivation _activation = activation;
@@ -20,50 +19,12 @@ internal readonly struct ElmanCell<TActivation>(TActivation activation) : IRecur
     public static bool HasSeparateRecurrentProjection => false;
 
     // gates: [B_t, H] = W_ih x + W_hh h (left as is)  bias: [H]  h: [B_t, H] = f(gates + bias)
-    public void ForwardStep(in ForwardStep step)
-    {
-        switch (VectorDispatch.Current)
-        {
-            case VectorWidth.W512:
-                Forward<Ops512, Vector512<float>>(step);
-                break;
-            case VectorWidth.W256:
-                Forward<Ops256, Vector256<float>>(step);
-                break;
-            case VectorWidth.W128:
-                Forward<Ops128, Vector128<float>>(step);
-                break;
-            default:
-                Forward<OpsScalar, float>(step);
-                break;
-        }
-    }
+    public void ForwardStep(in ForwardStep step) => VectorDispatch.Run<ElmanCell<TActivation>, ForwardStep>(this, step);
 
     // h_t = f(z_t)  =>  dz_t = dh_t * f'(z_t), with f' taken from h_t.
-    public void BackwardStep(in BackwardStep step)
-    {
-        int count = step.Rows * step.Hidden;
-        ref float h = ref MemoryMarshal.GetReference(step.H[..count]);
-        ref float dh = ref MemoryMarshal.GetReference(step.Dh[..count]);
-        ref float dz = ref MemoryMarshal.GetReference(step.DGates[..count]);
-        switch (VectorDispatch.Current)
-        {
-            case VectorWidth.W512:
-                Backward<Ops512, Vector512<float>>(count, ref h, ref dh, ref dz);
-                break;
-            case VectorWidth.W256:
-                Backward<Ops256, Vector256<float>>(count, ref h, ref dh, ref dz);
-                break;
-            case VectorWidth.W128:
-                Backward<Ops128, Vector128<float>>(count, ref h, ref dh, ref dz);
-                break;
-            default:
-                Backward<OpsScalar, float>(count, ref h, ref dh, ref dz);
-                break;
-        }
-    }
+    public void BackwardStep(in BackwardStep step) => VectorDispatch.Run<ElmanCell<TActivation>, BackwardStep>(this, step);
 
-    private void Forward<TOps, TVector>(in ForwardStep step)
+    public void Run<TOps, TVector>(in ForwardStep step)
         where TOps : struct, IVectorOps<TVector>
         where TVector : struct
     {
@@ -86,10 +47,15 @@ internal readonly struct ElmanCell<TActivation>(TActivation activation) : IRecur
         }
     }
 
-    private void Backward<TOps, TVector>(int count, ref float h, ref float dh, ref float dz)
+    // The rows are contiguous and the derivative needs no bias, so one loop covers the step.
+    public void Run<TOps, TVector>(in BackwardStep step)
         where TOps : struct, IVectorOps<TVector>
         where TVector : struct
     {
+        int count = step.Rows * step.Hidden;
+        ref float h = ref MemoryMarshal.GetReference(step.H);
+        ref float dh = ref MemoryMarshal.GetReference(step.Dh);
+        ref float dz = ref MemoryMarshal.GetReference(step.DGates);
         nint k = 0;
         for (; k <= count - TOps.Count; k += TOps.Count)
         {

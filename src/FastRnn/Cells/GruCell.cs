@@ -1,7 +1,6 @@
 // Legend: B_t active rows, H hidden size; G = 3, gate order r, z, n (PyTorch's), linear-before-reset (cuDNN's form).
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
-using System.Runtime.Intrinsics;
 using FastRnn.Kernels;
 
 namespace FastRnn.Cells;
@@ -14,7 +13,7 @@ namespace FastRnn.Cells;
 /// The reset gate multiplies the recurrent projection after the matrix product (linear-before-reset), so the driver
 /// keeps <c>W_hh h</c> apart; the cell saves r, z, n in place and <c>W_hn h + b_hn</c> in <c>Saved</c>. One fused pass per row.
 /// </remarks>
-internal readonly struct GruCell : IRecurrentCell
+internal readonly struct GruCell : IRecurrentCell, IVectorKernel<ForwardStep>, IVectorKernel<BackwardStep>
 {
     internal const int R = 0, Z = 1, N = 2;
 
@@ -24,47 +23,13 @@ internal readonly struct GruCell : IRecurrentCell
 
     public static bool HasSeparateRecurrentProjection => true;
 
-    public void ForwardStep(in ForwardStep step)
-    {
-        switch (VectorDispatch.Current)
-        {
-            case VectorWidth.W512:
-                ForwardRows<Ops512, Vector512<float>>(step);
-                break;
-            case VectorWidth.W256:
-                ForwardRows<Ops256, Vector256<float>>(step);
-                break;
-            case VectorWidth.W128:
-                ForwardRows<Ops128, Vector128<float>>(step);
-                break;
-            default:
-                ForwardRows<OpsScalar, float>(step);
-                break;
-        }
-    }
+    public void ForwardStep(in ForwardStep step) => VectorDispatch.Run<GruCell, ForwardStep>(this, step);
 
-    public void BackwardStep(in BackwardStep step)
-    {
-        switch (VectorDispatch.Current)
-        {
-            case VectorWidth.W512:
-                BackwardRows<Ops512, Vector512<float>>(step);
-                break;
-            case VectorWidth.W256:
-                BackwardRows<Ops256, Vector256<float>>(step);
-                break;
-            case VectorWidth.W128:
-                BackwardRows<Ops128, Vector128<float>>(step);
-                break;
-            default:
-                BackwardRows<OpsScalar, float>(step);
-                break;
-        }
-    }
+    public void BackwardStep(in BackwardStep step) => VectorDispatch.Run<GruCell, BackwardStep>(this, step);
 
     // gates: [B_t, 3H] = W_ih x -> r, z, n   bias: [3H] (b_ih + b_hh for r and z, b_in for n)   projection: [B_t, 3H] = W_hh h
     // saved: [B_t, H] = W_hn h + b_hn
-    private static void ForwardRows<TOps, TVector>(in ForwardStep step)
+    public void Run<TOps, TVector>(in ForwardStep step)
         where TOps : struct, IVectorOps<TVector>
         where TVector : struct
     {
@@ -110,7 +75,7 @@ internal readonly struct GruCell : IRecurrentCell
         TOps.Store(TOps.MultiplyAdd(z, TOps.Subtract(TOps.Load(ref hPrev, row + k), n), n), ref h, row + k);
     }
 
-    private static void BackwardRows<TOps, TVector>(in BackwardStep step)
+    public void Run<TOps, TVector>(in BackwardStep step)
         where TOps : struct, IVectorOps<TVector>
         where TVector : struct
     {

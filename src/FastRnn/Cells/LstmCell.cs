@@ -1,7 +1,6 @@
 // Legend: B_t active rows, H hidden size; G = 4, gate order i, f, g, o (PyTorch's), each a block of H per row.
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
-using System.Runtime.Intrinsics;
 using FastRnn.Kernels;
 
 namespace FastRnn.Cells;
@@ -11,7 +10,7 @@ namespace FastRnn.Cells;
 /// One fused pass per row: the four gates, c and h at each position are computed together (oneDNN's post-GEMM).
 /// Saves the post-activation gates in place; <c>tanh(c_t)</c> is recomputed in backward from the saved <c>c_t</c>.
 /// </remarks>
-internal readonly struct LstmCell : IRecurrentCell
+internal readonly struct LstmCell : IRecurrentCell, IVectorKernel<ForwardStep>, IVectorKernel<BackwardStep>
 {
     internal const int I = 0, F = 1, G = 2, O = 3;
 
@@ -21,46 +20,12 @@ internal readonly struct LstmCell : IRecurrentCell
 
     public static bool HasSeparateRecurrentProjection => false;
 
-    public void ForwardStep(in ForwardStep step)
-    {
-        switch (VectorDispatch.Current)
-        {
-            case VectorWidth.W512:
-                ForwardRows<Ops512, Vector512<float>>(step);
-                break;
-            case VectorWidth.W256:
-                ForwardRows<Ops256, Vector256<float>>(step);
-                break;
-            case VectorWidth.W128:
-                ForwardRows<Ops128, Vector128<float>>(step);
-                break;
-            default:
-                ForwardRows<OpsScalar, float>(step);
-                break;
-        }
-    }
+    public void ForwardStep(in ForwardStep step) => VectorDispatch.Run<LstmCell, ForwardStep>(this, step);
 
-    public void BackwardStep(in BackwardStep step)
-    {
-        switch (VectorDispatch.Current)
-        {
-            case VectorWidth.W512:
-                BackwardRows<Ops512, Vector512<float>>(step);
-                break;
-            case VectorWidth.W256:
-                BackwardRows<Ops256, Vector256<float>>(step);
-                break;
-            case VectorWidth.W128:
-                BackwardRows<Ops128, Vector128<float>>(step);
-                break;
-            default:
-                BackwardRows<OpsScalar, float>(step);
-                break;
-        }
-    }
+    public void BackwardStep(in BackwardStep step) => VectorDispatch.Run<LstmCell, BackwardStep>(this, step);
 
     // gates: [B_t, 4H] pre-activations -> post-activations (saved)  cPrev, c, h: [B_t, H]
-    private static void ForwardRows<TOps, TVector>(in ForwardStep step)
+    public void Run<TOps, TVector>(in ForwardStep step)
         where TOps : struct, IVectorOps<TVector>
         where TVector : struct
     {
@@ -105,7 +70,7 @@ internal readonly struct LstmCell : IRecurrentCell
         TOps.Store(TOps.Multiply(o, VectorMath.Tanh<TOps, TVector>(cell)), ref h, row + k);
     }
 
-    private static void BackwardRows<TOps, TVector>(in BackwardStep step)
+    public void Run<TOps, TVector>(in BackwardStep step)
         where TOps : struct, IVectorOps<TVector>
         where TVector : struct
     {

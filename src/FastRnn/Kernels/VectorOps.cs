@@ -238,9 +238,40 @@ internal readonly struct Ops128 : IVectorOps<Vector128<float>>
     public static Vector128<float> Select(Vector128<float> mask, Vector128<float> whenTrue, Vector128<float> whenFalse) => Vector128.ConditionalSelect(mask, whenTrue, whenFalse);
 }
 
+/// <summary>A kernel written once for any vector width; <see cref="VectorDispatch.Run"/> picks the width.</summary>
+internal interface IVectorKernel<TArgs>
+    where TArgs : allows ref struct
+{
+    void Run<TOps, TVector>(in TArgs args)
+        where TOps : struct, IVectorOps<TVector>
+        where TVector : struct;
+}
+
 /// <summary>Chooses the widest accelerated width, capped by an internal limit so tests can run every path in one process.</summary>
 internal static class VectorDispatch
 {
+    /// <summary>Runs <paramref name="kernel"/> at the current width (the scalar lane when no SIMD is available).</summary>
+    public static void Run<TKernel, TArgs>(in TKernel kernel, in TArgs args)
+        where TKernel : struct, IVectorKernel<TArgs>
+        where TArgs : allows ref struct
+    {
+        switch (Current)
+        {
+            case VectorWidth.W512:
+                kernel.Run<Ops512, Vector512<float>>(args);
+                break;
+            case VectorWidth.W256:
+                kernel.Run<Ops256, Vector256<float>>(args);
+                break;
+            case VectorWidth.W128:
+                kernel.Run<Ops128, Vector128<float>>(args);
+                break;
+            default:
+                kernel.Run<OpsScalar, float>(args);
+                break;
+        }
+    }
+
     // Per thread, so a test that narrows the path does not change what concurrently running tests execute.
     // 0 (the default of a thread-static) means no limit.
     [ThreadStatic]
