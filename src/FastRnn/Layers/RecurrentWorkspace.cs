@@ -5,8 +5,11 @@
 // sequences active at step s are the prefix [0, B_s), and step s's rows sit at rowStart[s]. Padding is never
 // copied in and short sequences cost nothing.
 //
+// Segment starts are 64-byte aligned; row strides are dense rather than padded to 64 bytes (the design's proposal)
+// because each step's rows must form one contiguous block for the GEMMs and the fused pointwise loops.
+//
 //   xPacked : [N, I]            the inputs, gathered in processing order
-//   gates   : [N, G*H]          pre-activations, then whatever the cell saves
+//   gates   : [N, G*H]          the projections (biases are added by the cell), then whatever the cell saves
 //   states  : [B + N, H]        slot 0 = h0 (B rows), slot s+1 = h after step s (B_s rows)
 //   dGates  : [N, G*H]          gate gradients, kept for the after-loop weight GEMMs
 //   rows    : [N, max(I, H)]    gathered h_{t-1} for dW_hh, then packed dX
