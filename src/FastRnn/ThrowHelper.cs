@@ -12,9 +12,6 @@ internal static class ThrowHelper
     [DoesNotReturn]
     internal static void ThrowOutOfRange(string paramName, string message) => throw new ArgumentOutOfRangeException(paramName, message);
 
-    [DoesNotReturn]
-    internal static void ThrowInvalidOperation(string message) => throw new InvalidOperationException(message);
-
     internal static void ThrowIfNegative(int value, [CallerArgumentExpression(nameof(value))] string? paramName = null)
     {
         if (value < 0)

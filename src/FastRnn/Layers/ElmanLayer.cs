@@ -44,42 +44,22 @@ public sealed class ElmanLayer : RecurrentLayer
     /// <summary>The negative-side slope used by <see cref="Nonlinearity.LeakyRelu"/>.</summary>
     public float LeakySlope { get; }
 
-    private protected override void RunForward(RecurrentWorkspace workspace, ReadOnlySpan<float> input, int T, int B, Span<float> output, in SequenceStates states)
+    private protected override void RunWithCell<TAction>(ref TAction action)
     {
         switch (Nonlinearity)
         {
             case Nonlinearity.Tanh:
-                SequenceDriver.Forward(new ElmanCell<TanhActivation>(default), workspace, Reverse, Weights, input, T, B, output, states);
+                action.Run(new ElmanCell<TanhActivation>(default));
                 break;
             case Nonlinearity.Sigmoid:
-                SequenceDriver.Forward(new ElmanCell<SigmoidActivation>(default), workspace, Reverse, Weights, input, T, B, output, states);
+                action.Run(new ElmanCell<SigmoidActivation>(default));
                 break;
             case Nonlinearity.Relu:
             case Nonlinearity.LeakyRelu:
-                SequenceDriver.Forward(new ElmanCell<LeakyReluActivation>(new(ReluSlope)), workspace, Reverse, Weights, input, T, B, output, states);
+                action.Run(new ElmanCell<LeakyReluActivation>(new(ReluSlope)));
                 break;
             default:
-                SequenceDriver.Forward(new ElmanCell<IdentityActivation>(default), workspace, Reverse, Weights, input, T, B, output, states);
-                break;
-        }
-    }
-
-    private protected override void RunBackward(RecurrentWorkspace workspace, in SequenceGradients gradients)
-    {
-        switch (Nonlinearity)
-        {
-            case Nonlinearity.Tanh:
-                SequenceDriver.Backward(new ElmanCell<TanhActivation>(default), workspace, Reverse, Weights, gradients, Gradients);
-                break;
-            case Nonlinearity.Sigmoid:
-                SequenceDriver.Backward(new ElmanCell<SigmoidActivation>(default), workspace, Reverse, Weights, gradients, Gradients);
-                break;
-            case Nonlinearity.Relu:
-            case Nonlinearity.LeakyRelu:
-                SequenceDriver.Backward(new ElmanCell<LeakyReluActivation>(new(ReluSlope)), workspace, Reverse, Weights, gradients, Gradients);
-                break;
-            default:
-                SequenceDriver.Backward(new ElmanCell<IdentityActivation>(default), workspace, Reverse, Weights, gradients, Gradients);
+                action.Run(new ElmanCell<IdentityActivation>(default));
                 break;
         }
     }

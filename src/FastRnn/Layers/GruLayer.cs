@@ -24,9 +24,5 @@ public sealed class GruLayer : RecurrentLayer
         ResetParameters(seed);
     }
 
-    private protected override void RunForward(RecurrentWorkspace workspace, ReadOnlySpan<float> input, int T, int B, Span<float> output, in SequenceStates states)
-        => SequenceDriver.Forward(default(GruCell), workspace, Reverse, Weights, input, T, B, output, states);
-
-    private protected override void RunBackward(RecurrentWorkspace workspace, in SequenceGradients gradients)
-        => SequenceDriver.Backward(default(GruCell), workspace, Reverse, Weights, gradients, Gradients);
+    private protected override void RunWithCell<TAction>(ref TAction action) => action.Run(default(GruCell));
 }

@@ -65,9 +65,5 @@ public sealed class LstmLayer : RecurrentLayer
             TruncationWindow = truncationWindow,
         });
 
-    private protected override void RunForward(RecurrentWorkspace workspace, ReadOnlySpan<float> input, int T, int B, Span<float> output, in SequenceStates states)
-        => SequenceDriver.Forward(default(LstmCell), workspace, Reverse, Weights, input, T, B, output, states);
-
-    private protected override void RunBackward(RecurrentWorkspace workspace, in SequenceGradients gradients)
-        => SequenceDriver.Backward(default(LstmCell), workspace, Reverse, Weights, gradients, Gradients);
+    private protected override void RunWithCell<TAction>(ref TAction action) => action.Run(default(LstmCell));
 }

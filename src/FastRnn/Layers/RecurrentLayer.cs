@@ -155,7 +155,8 @@ public abstract class RecurrentLayer
         workspace.Invalidate();
         int steps = SequenceDriver.Prepare(workspace, T, B, lengths);
         workspace.BeginForward(this, T, B, steps);
-        RunForward(workspace, input, T, B, output, states);
+        var action = new ForwardAction { Workspace = workspace, Reverse = Reverse, Weights = Weights, Input = input, T = T, B = B, Output = output, States = states };
+        RunWithCell(ref action);
     }
 
     private protected void BackwardCore(RecurrentWorkspace workspace, in SequenceGradients gradients)
@@ -191,12 +192,13 @@ public abstract class RecurrentLayer
             ThrowHelper.ThrowArgument("truncationWindow", "truncated BPTT applies to forward-direction layers only");
         }
 
-        RunBackward(workspace, gradients);
+        var action = new BackwardAction { Workspace = workspace, Reverse = Reverse, Weights = Weights, Gradients = gradients, WeightGradients = Gradients };
+        RunWithCell(ref action);
     }
 
-    private protected abstract void RunForward(RecurrentWorkspace workspace, ReadOnlySpan<float> input, int T, int B, Span<float> output, in SequenceStates states);
-
-    private protected abstract void RunBackward(RecurrentWorkspace workspace, in SequenceGradients gradients);
+    /// <summary>Runs <paramref name="action"/> with this layer's cell type.</summary>
+    private protected abstract void RunWithCell<TAction>(ref TAction action)
+        where TAction : struct, ICellAction, allows ref struct;
 
     private static void ValidateOptionalState(ReadOnlySpan<float> state, string name, int B, int H)
     {
