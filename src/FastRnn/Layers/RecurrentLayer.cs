@@ -130,7 +130,7 @@ public abstract class RecurrentLayer
     /// <summary>The layer's parameter gradients as spans, for the driver.</summary>
     private protected WeightGradients Gradients => new(WeightIh.Gradient, WeightHh.Gradient, BiasIh.Gradient, BiasHh.Gradient);
 
-    private protected void ForwardCore(ReadOnlySpan<float> input, int sequenceLength, int batchSize, Span<float> output, RecurrentWorkspace workspace, ReadOnlySpan<int> lengths, in SequenceStates states)
+    internal void ForwardCore(ReadOnlySpan<float> input, int sequenceLength, int batchSize, Span<float> output, RecurrentWorkspace workspace, ReadOnlySpan<int> lengths, in SequenceStates states)
     {
         ValidateWorkspace(workspace, sequenceLength, batchSize);
         int T = sequenceLength, B = batchSize, I = InputSize, H = HiddenSize;
@@ -159,7 +159,7 @@ public abstract class RecurrentLayer
         RunWithCell(ref action);
     }
 
-    private protected void BackwardCore(RecurrentWorkspace workspace, in SequenceGradients gradients)
+    internal void BackwardCore(RecurrentWorkspace workspace, in SequenceGradients gradients)
     {
         ArgumentNullException.ThrowIfNull(workspace);
         if (!ReferenceEquals(workspace.Owner, this))
