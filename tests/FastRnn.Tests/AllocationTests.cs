@@ -128,6 +128,41 @@ public class AllocationTests
         AssertNoAllocation(Step);
     }
 
+    [Theory]
+    [InlineData(CellKind.Lstm, false, SequenceOutput.EveryStep)]
+    [InlineData(CellKind.Lstm, true, SequenceOutput.LastStep)]
+    [InlineData(CellKind.Gru, true, SequenceOutput.EveryStep)]
+    [InlineData(CellKind.Elman, true, SequenceOutput.LastStep)]
+    public void Sequence_model_training_step_allocates_nothing(CellKind cell, bool bidirectional, SequenceOutput output)
+    {
+        var model = new SequenceModel(new SequenceModelOptions(
+            VocabularySize: 11, EmbeddingSize: I, cell, HiddenSize: H, ClassCount: C, LayerCount: 2, bidirectional, output, Dropout: 0.25f, Seed: 4));
+        SequenceModelWorkspace workspace = model.CreateWorkspace(T, B);
+        var sgd = new Sgd(0.01f);
+        var random = new Random(6);
+        int[] tokens = new int[T * B], lengths = [9, 0, 4, 9, 1];
+        int[] targets = new int[output == SequenceOutput.LastStep ? B : T * B];
+        for (int n = 0; n < tokens.Length; n++)
+        {
+            tokens[n] = random.Next(11);
+        }
+
+        for (int r = 0; r < targets.Length; r++)
+        {
+            targets[r] = random.Next(C);
+        }
+
+        void Step()
+        {
+            model.Store.ZeroGradients();
+            model.Forward(tokens, T, B, targets, workspace, lengths, training: true);
+            model.Backward(workspace);
+            sgd.Step(model.Store);
+        }
+
+        AssertNoAllocation(Step);
+    }
+
     internal static void AssertNoAllocation(Action step)
     {
         // Warm up: JIT tiers, the GEMM's per-thread scratch.
