@@ -37,10 +37,10 @@ def build(state, nonlinearity):
 
 
 def main(model_path, input_path, result_path):
-    state, metadata = safetensors_io.load(model_path, with_metadata=True)
+    state, metadata = safetensors_io.load_with_metadata(model_path, as_torch=True)
     module, lstm = build(state, metadata.get("nonlinearity", "tanh"))
-    inputs = safetensors_io.load(input_path)
-    ours = safetensors_io.load(result_path)
+    inputs = safetensors_io.load(input_path, as_torch=True)
+    ours = safetensors_io.load(result_path, as_torch=True)
     expected = run(module, inputs["x"].double(), inputs["lengths"].long(), inputs["h0"].double(),
                    inputs["c0"].double() if lstm else None, inputs["d_output"].double(), inputs["d_h_n"].double(),
                    inputs["d_c_n"].double() if lstm else None)
