@@ -104,6 +104,41 @@ public class SafetensorsTests
         Assert.Equal(24, file.DataLength);
     }
 
+    // tests/parity/safetensors_fixture.safetensors was written by tests/parity/safetensors_io.py (numpy; see its
+    // --write-fixture). Reading it checks Python -> C#; writing the same tensors and getting the same bytes checks that
+    // both writers agree, so C# -> Python reads the same way.
+    private static SafetensorsWriter FixtureTensors() => new SafetensorsWriter()
+        .AddMetadata("format", "pt")
+        .AddMetadata("source", "tests/parity/safetensors_io.py")
+        .AddFloat32("weight_ih_l0", [4, 3], Enumerable.Range(0, 12).Select(i => (i - 5.5f) / 4).ToArray())
+        .AddFloat32("bias", [4], [0.1f, -0f, float.PositiveInfinity, BitConverter.Int32BitsToSingle(0x7FC00001)])
+        .AddFloat64("scalar", [], [Math.PI])
+        .AddInt32("lengths", [4], [2, -5, int.MaxValue, int.MinValue])
+        .AddInt64("steps", [2], [long.MinValue, long.MaxValue])
+        .AddFloat32("empty", [0, 3], [])
+        .AddFloat64("x", [2, 2], [0.1, -1e-300, double.Epsilon, double.MaxValue]);
+
+    [Fact]
+    public void The_python_fixture_reads_exactly()
+    {
+        SafetensorsFile file = SafetensorsFile.Read(RepositoryPaths.File("tests/parity/safetensors_fixture.safetensors"));
+        Assert.Equal(["weight_ih_l0", "bias", "scalar", "lengths", "steps", "empty", "x"], file.Names);
+        Assert.Equal("tests/parity/safetensors_io.py", file.Metadata["source"]);
+        Assert.Equal([-1.375f, -1.125f, -0.875f, -0.625f, -0.375f, -0.125f, 0.125f, 0.375f, 0.625f, 0.875f, 1.125f, 1.375f], file.ReadFloat32("weight_ih_l0"));
+        Assert.Equal([4, 3], file.GetInfo("weight_ih_l0").Shape.ToArray());
+        Assert.Equal([0x3DCCCCCD, unchecked((int)0x80000000), 0x7F800000, 0x7FC00001], file.ReadFloat32("bias").Select(BitConverter.SingleToInt32Bits));
+        Assert.Equal([Math.PI], file.ReadFloat64("scalar"));
+        Assert.Empty(file.GetInfo("scalar").Shape.ToArray());
+        Assert.Equal([2, -5, int.MaxValue, int.MinValue], file.ReadInt32("lengths"));
+        Assert.Equal([long.MinValue, long.MaxValue], file.ReadInt64("steps"));
+        Assert.Equal([0, 3], file.GetInfo("empty").Shape.ToArray());
+        Assert.Equal([0.1, -1e-300, double.Epsilon, double.MaxValue], file.ReadFloat64("x"));
+    }
+
+    [Fact]
+    public void The_writer_reproduces_the_python_fixture_byte_for_byte() =>
+        Assert.Equal(File.ReadAllBytes(RepositoryPaths.File("tests/parity/safetensors_fixture.safetensors")), FixtureTensors().ToArray());
+
     [Fact]
     public void Null_metadata_means_none()
     {

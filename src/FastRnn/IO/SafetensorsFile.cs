@@ -33,7 +33,11 @@ namespace FastRnn.IO;
 /// explicit <see cref="ReadAsFloat32(string, Span{float})"/>. A value that does not fit, or a dtype the method does not
 /// read, throws <see cref="InvalidDataException"/> before anything is written.
 /// </para>
-/// <para>The tensor data is held in one array, so files with more than about 2 GB of tensor data are not supported.</para>
+/// <para>
+/// The tensor data is held in one array, so files with more than about 2 GB of tensor data are not supported. An instance
+/// never changes after it is created (unless a caller edits an array it parsed without copying), so reads may run
+/// concurrently.
+/// </para>
 /// </remarks>
 public sealed class SafetensorsFile
 {
@@ -42,27 +46,31 @@ public sealed class SafetensorsFile
 
     private readonly SafetensorsHeader _header;
     private readonly ReadOnlyMemory<byte> _data;
-    private readonly string[] _names;
 
     private SafetensorsFile(SafetensorsHeader header, ReadOnlyMemory<byte> data)
     {
         _header = header;
         _data = data;
-        _names = new string[header.Tensors.Count];
-        for (int i = 0; i < _names.Length; i++)
+        string[] names = new string[header.Tensors.Count];
+        for (int i = 0; i < names.Length; i++)
         {
-            _names[i] = header.Tensors[i].Name;
+            names[i] = header.Tensors[i].Name;
         }
+
+        // Read-only wrappers, so a caller cannot cast the collections back and edit a validated header.
+        Names = Array.AsReadOnly(names);
+        Tensors = header.Tensors.AsReadOnly();
+        Metadata = header.Metadata.AsReadOnly();
     }
 
     /// <summary>The tensors, in the order of the header.</summary>
-    public IReadOnlyList<SafetensorsTensorInfo> Tensors => _header.Tensors;
+    public IReadOnlyList<SafetensorsTensorInfo> Tensors { get; }
 
     /// <summary>The tensor names, in the order of the header.</summary>
-    public IReadOnlyList<string> Names => _names;
+    public IReadOnlyList<string> Names { get; }
 
     /// <summary>The <c>__metadata__</c> map (empty when the file has none).</summary>
-    public IReadOnlyDictionary<string, string> Metadata => _header.Metadata;
+    public IReadOnlyDictionary<string, string> Metadata { get; }
 
     /// <summary>Bytes of tensor data after the header.</summary>
     public long DataLength => _header.DataLength;
