@@ -28,7 +28,6 @@ public sealed class JacobianNormSeries
         _log10Frobenius = Filled(count);
         _meanSpectral = Filled(maxDistance);
         _meanFrobenius = Filled(maxDistance);
-        Converged = true;
     }
 
     /// <summary>Which Jacobian this is.</summary>
@@ -61,11 +60,14 @@ public sealed class JacobianNormSeries
     /// <summary>Per distance k (index k - 1), the mean Frobenius norm over the sequences with at least k steps (NaN if none), [K].</summary>
     public ReadOnlySpan<double> MeanFrobeniusNorms => _meanFrobenius;
 
-    /// <summary>Whether every power iteration met its tolerance (else the spectral norms concerned are lower bounds).</summary>
-    public bool Converged { get; private set; }
-
     /// <summary>The most power iterations any one spectral norm took.</summary>
     public int MaxIterationsUsed { get; private set; }
+
+    /// <summary>
+    /// How many spectral norms the power iteration did not settle within its iteration cap (top singular values too close
+    /// together) and were computed directly instead, from the largest eigenvalue of <c>J^T J</c> by QR.
+    /// </summary>
+    public int DirectSolveCount { get; private set; }
 
     /// <summary><c>||J||_2</c> at distance <paramref name="distance"/> for sequence <paramref name="batchIndex"/>.</summary>
     /// <param name="distance">k in 1..K.</param>
@@ -93,7 +95,7 @@ public sealed class JacobianNormSeries
     internal void NoteIterations(int iterations, bool converged)
     {
         MaxIterationsUsed = Math.Max(MaxIterationsUsed, iterations);
-        Converged &= converged;
+        DirectSolveCount += converged ? 0 : 1;
     }
 
     internal void ComputeMeans()

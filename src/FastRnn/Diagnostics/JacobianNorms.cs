@@ -8,7 +8,8 @@
 // which is reverse mode with the identity as seed: row i of M_k is the vector-Jacobian product of e_i through the last
 // k steps. The exact Frobenius norm of every k needs all n rows anyway, so the full M_k costs no more than it, and its
 // spectral norm then comes from power iteration on the explicit block (B^T B v, O(n^2) per iteration) instead of k
-// vector-Jacobian and k Jacobian-vector products per iteration. M is rescaled to max |M| = 1 after each step and the
+// vector-Jacobian and k Jacobian-vector products per iteration; where the top singular values sit too close for it to
+// settle within the cap, the largest eigenvalue of B^T B is solved directly (QR, O(n^3)). M is rescaled to max |M| = 1 after each step and the
 // scale kept as a logarithm, so norms far outside double's range still have exact log10 values.
 // Cost per sequence: about K (n^3 + iterations * n^2) multiply-adds, plus the forward pass.
 using System.Numerics.Tensors;
@@ -24,16 +25,16 @@ namespace FastRnn.Diagnostics;
 /// <remarks>
 /// <para>A diagnostic, not a training path: it allocates, and it computes in double by re-running the forward pass from
 /// the layer's current (float) weights and the given inputs, so it follows the float pass to within rounding. The
-/// Jacobians are formed exactly (no finite differences); the spectral norm is a power iteration (see
-/// <see cref="JacobianNormSeries.Converged"/>), which never overestimates.</para>
+/// Jacobians are formed exactly (no finite differences); the spectral norm comes from power iteration, or, where
+/// that has not settled within <c>maxIterations</c>, from a direct eigenvalue solve (see <see cref="JacobianNormSeries.DirectSolveCount"/>).</para>
 /// <para>T is each sequence's last processed step (its last valid step; for a reverse layer t = 0), k counts processing
 /// steps back from it, and sequences shorter than k get NaN at k. For an LSTM the state is (h, c); see
 /// <see cref="JacobianBlock"/> for exactly what each series measures.</para>
 /// </remarks>
 public static class JacobianNorms
 {
-    /// <summary>The default cap on power iterations per norm.</summary>
-    public const int DefaultMaxIterations = 10000;
+    /// <summary>The default cap on power iterations per norm; past it the norm is solved directly (see <see cref="JacobianNormSeries.DirectSolveCount"/>).</summary>
+    public const int DefaultMaxIterations = 1000;
 
     /// <summary>The default tolerance: stop when <c>||B^T B v - sigma^2 v|| &lt;= tolerance * sigma^2</c>.</summary>
     public const double DefaultTolerance = 1e-10;
@@ -47,7 +48,7 @@ public static class JacobianNorms
     /// <param name="initialHidden">h0: [B, H], or empty for zeros.</param>
     /// <param name="initialCell">c0: [B, H] (LSTM only), or empty for zeros.</param>
     /// <param name="lengths">[B], each in 0..T, or empty when every sequence has T steps.</param>
-    /// <param name="maxIterations">The cap on power iterations per spectral norm.</param>
+    /// <param name="maxIterations">The cap on power iterations per spectral norm, after which it is solved directly.</param>
     /// <param name="tolerance">The power iteration's relative residual tolerance (see <see cref="DefaultTolerance"/>).</param>
     /// <param name="seed">Seed of the power iterations' random starts; the same seed gives the same report.</param>
     /// <returns>The norms per distance and sequence.</returns>
@@ -239,6 +240,17 @@ public static class JacobianNorms
                 m, (row0 * n) + col0, n, size, size, work.Random, work.MaxIterations, work.Tolerance,
                 work.V.AsSpan(0, size), work.W.AsSpan(0, size), work.U.AsSpan(0, size), out int iterations, out bool converged);
             series.NoteIterations(iterations, converged);
+            if (!converged)
+            {
+                // Clustered top singular values: the largest eigenvalue of B^T B by QR, O(n^3) but exact to rounding.
+                double[] block = new double[size * size];
+                for (int i = 0; i < size; i++)
+                {
+                    m.Slice(((row0 + i) * n) + col0, size).CopyTo(block.AsSpan(i * size, size));
+                }
+
+                spectral = DenseMatrix.LargestSingularValue(block, size, size);
+            }
         }
 
         series.Set(k, b, logScale, spectral, frobenius);
