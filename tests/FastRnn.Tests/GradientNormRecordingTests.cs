@@ -1,5 +1,6 @@
 // Per-step gradient norms recorded during BPTT (RecurrentWorkspace.RecordGradientNorms) against the double reference's
 // dL/dh_t (and dL/dc_t), for every cell, with lengths, both directions and truncated BPTT; recording changes nothing.
+using FastRnn.Diagnostics;
 using FastRnn.Layers;
 using FastRnn.Testing;
 using FsCheck.Xunit;
@@ -97,6 +98,61 @@ public class GradientNormRecordingTests
             Assert.Equal(expected, workspace.CellGradientNorms[t], expected * 1e-5);
             Assert.True(workspace.HiddenGradientNorms[t] < 1e-6 * expected, $"||dL/dh_{t}|| = {workspace.HiddenGradientNorms[t]}");
         }
+    }
+
+    [Property(MaxTest = 60)]
+    public void Stack_norms_per_layer_and_overall_match_the_chained_reference(int seed)
+    {
+        StackCase c = StackCase.Random(seed);
+        var stack = c.CreateStack(new ParameterStore());
+        StackWorkspace workspace = stack.CreateWorkspace(c.T, c.B);
+        StackGradientNorms.SetRecording(workspace, true);
+        float[] output = new float[c.T * c.B * stack.OutputSize];
+        stack.Forward(ToFloat(c.X), c.T, c.B, output, workspace, c.Lengths, ToFloatOrEmpty(c.H0), ToFloatOrEmpty(c.C0), default, default, training: true);
+        stack.Backward(ToFloat(c.DOutput), workspace, default, default, default, ToFloatOrEmpty(c.DhN), ToFloatOrEmpty(c.DcN));
+        ReferenceStackResult expected = ReferenceStack.Run(
+            StackHarness.ReferenceParameters(stack), c.Directions, c.T, c.B, c.X, c.Lengths, c.H0, c.C0,
+            StackHarness.DropoutMasks(workspace, stack, c.T, c.B), c.DOutput, c.DhN, c.DcN);
+
+        int[] lengths = c.Lengths ?? Enumerable.Repeat(c.T, c.B).ToArray();
+        double[] all = new double[c.T];
+        float[] norms = new float[c.T];
+        for (int l = 0; l < c.Layers; l++)
+        {
+            double[] layer = new double[c.T];
+            for (int d = 0; d < c.Directions; d++)
+            {
+                double[] direction = PerStepNorms(expected.Layers[(l * c.Directions) + d].DHidden, lengths, c.T, c.B, c.H);
+                for (int t = 0; t < c.T; t++)
+                {
+                    layer[t] += direction[t] * direction[t];
+                    all[t] += direction[t] * direction[t];
+                }
+            }
+
+            StackGradientNorms.LayerHiddenNorms(workspace, l, norms);
+            AssertClose(norms, Array.ConvertAll(layer, Math.Sqrt), $"layer {l} ({c})");
+        }
+
+        StackGradientNorms.StackHiddenNorms(workspace, norms);
+        AssertClose(norms, Array.ConvertAll(all, Math.Sqrt), $"stack ({c})");
+    }
+
+    [Fact]
+    public void Stack_norms_throw_when_nothing_was_recorded_or_the_destination_is_wrong()
+    {
+        var stack = new RecurrentStack(new ParameterStore(), CellKind.Gru, 2, 3, layerCount: 2, bidirectional: true);
+        StackWorkspace workspace = stack.CreateWorkspace(4, 1);
+        float[] x = new float[4 * 2], output = new float[4 * 6];
+        stack.Forward(x, 4, 1, output, workspace);
+        stack.Backward(output, workspace);
+        Assert.Equal("workspace", Assert.Throws<ArgumentException>(() => StackGradientNorms.StackHiddenNorms(workspace, new float[4])).ParamName);
+
+        StackGradientNorms.SetRecording(workspace, true);
+        stack.Backward(output, workspace);
+        Assert.Equal("norms", Assert.Throws<ArgumentException>(() => StackGradientNorms.LayerHiddenNorms(workspace, 1, new float[3])).ParamName);
+        Assert.ThrowsAny<ArgumentException>(() => StackGradientNorms.LayerHiddenNorms(workspace, 2, new float[4]));
+        StackGradientNorms.LayerHiddenNorms(workspace, 1, new float[4]);
     }
 
     private static void NormsMatchReference(RnnTestCase c)
