@@ -193,7 +193,9 @@ public abstract class RecurrentLayer
         }
 
         var action = new BackwardAction { Workspace = workspace, Reverse = Reverse, Weights = Weights, Gradients = gradients, WeightGradients = Gradients };
+        workspace.BeginGradientNorms();
         RunWithCell(ref action);
+        workspace.EndGradientNorms();
     }
 
     /// <summary>Runs <paramref name="action"/> with this layer's cell type.</summary>

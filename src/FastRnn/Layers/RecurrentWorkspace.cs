@@ -22,6 +22,12 @@
 //   dcNext  : [B, H]            LSTM only: carried cell-state gradient
 //   packedW : the recurrent weight packed for the GEMM (once per call)
 //   gemm    : the GEMM's packing scratch
+//
+// Outside the buffer, for the opt-in gradient-norm recording (FastRnn.Diagnostics.GradientNormRecorder):
+//   hiddenSquares, cellSquares : [maxT] double   sum over the batch of |dL/dh_t|^2 (|dL/dc_t|^2, LSTM only)
+//   hiddenNorms, cellNorms     : [maxT] float    their square roots
+// Sums of squares are kept in double: a float sum of squares overflows at norms near 1.8e19, which an exploding
+// gradient reaches long before its float elements do.
 using System.Runtime.InteropServices;
 using FastRnn.Kernels;
 
@@ -39,6 +45,11 @@ public sealed class RecurrentWorkspace
 
     private readonly float[] _buffer;
     private readonly int _bufferStart;
+    private readonly double[] _hiddenSquares;
+    private readonly double[] _cellSquares;
+    private readonly float[] _hiddenNorms;
+    private readonly float[] _cellNorms;
+    private int _recordedSteps;
 
     internal RecurrentWorkspace(int maxSequenceLength, int maxBatchSize, int inputSize, int hiddenSize, int gateCount)
     {
@@ -90,6 +101,11 @@ public sealed class RecurrentWorkspace
         BatchAt = new int[maxSequenceLength + 1];
         RowStart = new int[maxSequenceLength + 1];
         Counts = new int[maxSequenceLength + 1];
+
+        _hiddenSquares = new double[maxSequenceLength];
+        _hiddenNorms = new float[maxSequenceLength];
+        _cellSquares = HasCellState ? new double[maxSequenceLength] : [];
+        _cellNorms = HasCellState ? new float[maxSequenceLength] : [];
     }
 
     /// <summary>The largest T a call may use.</summary>
@@ -108,7 +124,40 @@ public sealed class RecurrentWorkspace
     public int GateCount { get; }
 
     /// <summary>Bytes held by this workspace.</summary>
-    public long SizeInBytes => ((long)_buffer.Length * sizeof(float)) + (sizeof(int) * ((2L * MaxBatchSize) + (3L * (MaxSequenceLength + 1))));
+    public long SizeInBytes => ((long)_buffer.Length * sizeof(float)) + (sizeof(int) * ((2L * MaxBatchSize) + (3L * (MaxSequenceLength + 1))))
+        + ((long)(_hiddenSquares.Length + _cellSquares.Length) * sizeof(double)) + ((long)(_hiddenNorms.Length + _cellNorms.Length) * sizeof(float));
+
+    /// <summary>
+    /// Whether <c>Backward</c> records the per-step gradient norms (<see cref="HiddenGradientNorms"/> and, for an LSTM,
+    /// <see cref="CellGradientNorms"/>). Off by default; when off, the backward pass pays one branch per step. Recording
+    /// reads the gradients the pass computes anyway (no extra pass), allocates nothing and changes no result.
+    /// </summary>
+    public bool RecordGradientNorms { get; set; }
+
+    /// <summary>
+    /// <c>||dL/dh_t||</c> for t = 0..T-1 of the last <c>Backward</c> that recorded (see <see cref="RecordGradientNorms"/>):
+    /// the total gradient reaching <c>h_t</c> (the output gradient at t plus the gradient carried back from t + 1, plus
+    /// <c>dh_n</c> where it enters), Euclidean norm over all sequences active at t (<c>[B_t, H]</c>). Time order whatever
+    /// the direction; a step no sequence reaches reads 0. With truncated BPTT these are the truncated pass's gradients.
+    /// Empty until a backward pass records, and again after the next <c>Forward</c> or a backward pass that does not record.
+    /// </summary>
+    public ReadOnlySpan<float> HiddenGradientNorms => _hiddenNorms.AsSpan(0, _recordedSteps);
+
+    /// <summary>
+    /// The squares of <see cref="HiddenGradientNorms"/> as sums in double, [T]: add them over layers or directions and take
+    /// the square root to get the norm of the combined state gradient at each step.
+    /// </summary>
+    public ReadOnlySpan<double> HiddenGradientSquaredNorms => _hiddenSquares.AsSpan(0, _recordedSteps);
+
+    /// <summary>
+    /// LSTM only (empty otherwise): <c>||dL/dc_t||</c> for t = 0..T-1, the total gradient reaching <c>c_t</c>: the part
+    /// carried back through <c>c_{t+1} = f*c_t + i*g</c> (plus <c>dc_n</c> where it enters) and the part through
+    /// <c>h_t = o*tanh(c_t)</c>. Same batch, order and lifetime rules as <see cref="HiddenGradientNorms"/>.
+    /// </summary>
+    public ReadOnlySpan<float> CellGradientNorms => _cellNorms.AsSpan(0, HasCellState ? _recordedSteps : 0);
+
+    /// <summary>LSTM only (empty otherwise): the squares of <see cref="CellGradientNorms"/> as sums in double, [T].</summary>
+    public ReadOnlySpan<double> CellGradientSquaredNorms => _cellSquares.AsSpan(0, HasCellState ? _recordedSteps : 0);
 
     internal int XPackedOffset { get; }
     internal int GatesOffset { get; }
@@ -146,6 +195,11 @@ public sealed class RecurrentWorkspace
 
     internal int TotalRows => RowStart[Steps];
 
+    // [T] accumulators the recorder adds each active row's squared norm to, at that row's time index.
+    internal Span<double> HiddenSquaresAccumulator => _hiddenSquares.AsSpan(0, SequenceLength);
+
+    internal Span<double> CellSquaresAccumulator => _cellSquares.AsSpan(0, HasCellState ? SequenceLength : 0);
+
     internal Span<float> Segment(int offset, int length) => _buffer.AsSpan(_bufferStart + offset, length);
 
     /// <summary>First row of state slot <paramref name="slot"/>: slot 0 is h0, slot s + 1 holds h after step s.</summary>
@@ -159,7 +213,41 @@ public sealed class RecurrentWorkspace
         Steps = steps;
     }
 
-    internal void Invalidate() => Owner = null;
+    internal void Invalidate()
+    {
+        Owner = null;
+        _recordedSteps = 0;
+    }
+
+    /// <summary>Before a backward pass: zero the [T] accumulators when recording, else forget the previous record.</summary>
+    internal void BeginGradientNorms()
+    {
+        _recordedSteps = 0;
+        if (RecordGradientNorms)
+        {
+            HiddenSquaresAccumulator.Clear();
+            CellSquaresAccumulator.Clear();
+        }
+    }
+
+    /// <summary>After a backward pass that recorded: the norms are the square roots of the accumulated squares.</summary>
+    internal void EndGradientNorms()
+    {
+        if (!RecordGradientNorms)
+        {
+            return;
+        }
+
+        _recordedSteps = SequenceLength;
+        for (int t = 0; t < SequenceLength; t++)
+        {
+            _hiddenNorms[t] = (float)Math.Sqrt(_hiddenSquares[t]);
+            if (HasCellState)
+            {
+                _cellNorms[t] = (float)Math.Sqrt(_cellSquares[t]);
+            }
+        }
+    }
 
     private static int Carve(ref long offset, long length)
     {

@@ -6,6 +6,7 @@
 // big GEMMs over all steps at once. See RecurrentWorkspace for the packed layout.
 using System.Numerics.Tensors;
 using FastRnn.Cells;
+using FastRnn.Diagnostics;
 using FastRnn.Kernels;
 
 namespace FastRnn.Layers;
@@ -283,6 +284,11 @@ internal static class SequenceDriver
                 DGatesHidden = dGatesHiddenS,
                 DhPrevDirect = separate ? dhNext[..(rows * H)] : default,
             };
+            if (ws.RecordGradientNorms)
+            {
+                GradientNormRecorder.RecordStep<TCell>(ws, reverse, s, step);
+            }
+
             cell.BackwardStep(step);
             for (int j = 0; j < rows; j++)
             {
