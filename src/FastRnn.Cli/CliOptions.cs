@@ -57,6 +57,8 @@ public static class CliOptions
         {
             Description = $"{description} (comma-separated)",
             HelpName = "N,N,...",
+            Arity = ArgumentArity.OneOrMore,
+            AllowMultipleArgumentsPerToken = true,
             DefaultValueFactory = _ => defaults,
             CustomParser = result => ParseList(result, name, (string text, out int value) =>
             {
@@ -90,6 +92,8 @@ public static class CliOptions
         {
             Description = $"{description} ({CellNames.Expected}, comma-separated)",
             HelpName = "CELL,...",
+            Arity = ArgumentArity.OneOrMore,
+            AllowMultipleArgumentsPerToken = true,
             DefaultValueFactory = _ => [.. CellNames.All],
             CustomParser = result => ParseList(result, name, (string text, out CellKind cell) =>
                 CellNames.TryParse(text, out cell) ? null : $"unknown cell '{text}' (expected {CellNames.Expected})"),

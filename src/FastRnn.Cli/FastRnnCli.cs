@@ -43,11 +43,15 @@ public static class FastRnnCli
     }
 
     /// <summary>Runs <c>fastrnn</c> writing to a Spectre console (e.g. a test console with a chosen width and capabilities).</summary>
-    public static int Run(IReadOnlyList<string> args, IAnsiConsole console, TextWriter stderr)
+    public static int Run(IReadOnlyList<string> args, IAnsiConsole console, TextWriter stderr) => Run(args, console, stderr, CreateCommands());
+
+    /// <summary>Runs a command line made of <paramref name="commands"/> (tests add commands that fail on purpose).</summary>
+    internal static int Run(IReadOnlyList<string> args, IAnsiConsole console, TextWriter stderr, IReadOnlyList<CliCommand> commands)
     {
         ArgumentNullException.ThrowIfNull(args);
         ArgumentNullException.ThrowIfNull(console);
         ArgumentNullException.ThrowIfNull(stderr);
+        ArgumentNullException.ThrowIfNull(commands);
         var invocation = new InvocationConfiguration
         {
             Output = console.Profile.Out.Writer,
@@ -56,7 +60,7 @@ public static class FastRnnCli
         };
         try
         {
-            ParseResult parseResult = BuildRoot(console, stderr).Parse(args);
+            ParseResult parseResult = BuildRoot(console, stderr, commands).Parse(args);
             if (parseResult.Errors.Count > 0 && parseResult.Action is not HelpAction)
             {
                 return Fail(stderr, $"{ParseErrorMessage(parseResult)} (see '{CommandPath(parseResult)} --help')", UsageError);
@@ -80,8 +84,8 @@ public static class FastRnnCli
         }
     }
 
-    /// <summary>The root command with every subcommand, <c>--help</c> and <c>--version</c>.</summary>
-    internal static Command BuildRoot(IAnsiConsole console, TextWriter stderr)
+    /// <summary>The root command with the subcommands, <c>--help</c> and <c>--version</c>.</summary>
+    internal static Command BuildRoot(IAnsiConsole console, TextWriter stderr, IReadOnlyList<CliCommand> commands)
     {
         // A plain Command rather than RootCommand: RootCommand takes its name from the host process ("testhost" under
         // tests, "dotnet" under `dotnet fastrnn.dll`), and help must say "fastrnn".
@@ -90,7 +94,7 @@ public static class FastRnnCli
             new HelpOption(),
             new VersionOption(),
         };
-        foreach (CliCommand command in CreateCommands())
+        foreach (CliCommand command in commands)
         {
             root.Subcommands.Add(command.Build(console, stderr));
         }

@@ -66,7 +66,7 @@ internal sealed class BenchCommand() : CliCommand("bench", "Throughput table per
             }
         }
 
-        if (console.Profile.Capabilities.Interactive)
+        if (StepProgress.IsLive(console))
         {
             // Rows appear as they are measured.
             console.Live(table.ToRenderable()).Start(live => MeasureAll(() => live.UpdateTarget(table.ToRenderable())));

@@ -65,7 +65,7 @@ public sealed class StepProgress
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(totalSteps);
         ArgumentOutOfRangeException.ThrowIfNegative(lineEvery);
         var progress = new StepProgress(console, description, totalSteps, lineEvery > 0 ? lineEvery : Math.Max(1, (totalSteps + 19) / 20));
-        if (!console.Profile.Capabilities.Interactive)
+        if (!IsLive(console))
         {
             progress._watch.Start();
             return body(progress);
@@ -91,6 +91,16 @@ public sealed class StepProgress
                 progress._task.StopTask();
                 return result;
             });
+    }
+
+    /// <summary>
+    /// Whether <paramref name="console"/> can redraw in place (an interactive terminal that understands ANSI); if not,
+    /// progress is printed as lines.
+    /// </summary>
+    public static bool IsLive(IAnsiConsole console)
+    {
+        ArgumentNullException.ThrowIfNull(console);
+        return console.Profile.Capabilities.Interactive && console.Profile.Capabilities.Ansi;
     }
 
     /// <summary>Runs <paramref name="body"/> with a progress display; see <see cref="Run{T}"/>.</summary>
