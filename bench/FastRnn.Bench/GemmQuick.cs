@@ -1,6 +1,7 @@
 // `gemm`: FastRnn's GEMM against OpenBLAS (1 thread) at 1024^3 and at the RNN's shapes, GFLOP/s from medians.
 // Recurrent step: C[B, G*H] = h[B, H] * W_hh^T with W_hh packed once (FastRnn) vs cblas_sgemm(N, T) per call.
 using System.Globalization;
+using FastRnn.Cli.Benchmarking;
 using FastRnn.Kernels;
 
 namespace FastRnn.Bench;
@@ -31,8 +32,8 @@ internal static class GemmQuick
         {
             float[] a = Values(random, m * k), b = Values(random, k * n), c = new float[m * n];
             int lda = opA == MatrixOp.None ? k : m, ldb = opB == MatrixOp.None ? n : k;
-            double ours = QuickTable.Median(() => Gemm.Multiply(opA, opB, m, n, k, a, lda, b, ldb, 0f, c, n, scratch));
-            double theirs = blas ? QuickTable.Median(() => OpenBlas.Sgemm(opA == MatrixOp.Transpose, opB == MatrixOp.Transpose, m, n, k, a, lda, b, ldb, 0f, c, n)) : double.NaN;
+            double ours = Timing.Median(() => Gemm.Multiply(opA, opB, m, n, k, a, lda, b, ldb, 0f, c, n, scratch));
+            double theirs = blas ? Timing.Median(() => OpenBlas.Sgemm(opA == MatrixOp.Transpose, opB == MatrixOp.Transpose, m, n, k, a, lda, b, ldb, 0f, c, n)) : double.NaN;
             Print($"{what} ({m}x{n}x{k})", m, n, k, ours, theirs);
         }
 
@@ -44,8 +45,8 @@ internal static class GemmQuick
                 float[] a = Values(random, batch * h), w = Values(random, n * h), c = new float[batch * n];
                 float[] packed = new float[Gemm.PackedLength(h, n)];
                 Gemm.PackB(MatrixOp.Transpose, h, n, w, h, packed);
-                double ours = QuickTable.Median(() => Gemm.MultiplyPacked(MatrixOp.None, batch, n, h, a, h, packed, 0f, c, n));
-                double theirs = blas ? QuickTable.Median(() => OpenBlas.Sgemm(false, true, batch, n, h, a, h, w, h, 0f, c, n)) : double.NaN;
+                double ours = Timing.Median(() => Gemm.MultiplyPacked(MatrixOp.None, batch, n, h, a, h, packed, 0f, c, n));
+                double theirs = blas ? Timing.Median(() => OpenBlas.Sgemm(false, true, batch, n, h, a, h, w, h, 0f, c, n)) : double.NaN;
                 Print($"step B={batch},4H={n},H={h}", batch, n, h, ours, theirs);
             }
         }

@@ -3,6 +3,8 @@ using BenchmarkDotNet.Columns;
 using BenchmarkDotNet.Configs;
 using BenchmarkDotNet.Reports;
 using BenchmarkDotNet.Running;
+using FastRnn.Cli;
+using FastRnn.Cli.Benchmarking;
 
 namespace FastRnn.Bench;
 
@@ -64,10 +66,4 @@ internal sealed class ThroughputColumn(string name, bool perToken) : IColumn
     public bool IsAvailable(Summary summary) => true;
 
     public bool IsDefault(Summary summary, BenchmarkCase benchmarkCase) => false;
-}
-
-internal static class Flops
-{
-    /// <summary>2*T*B*G*H*(I+H): the multiply-adds of both projections over all steps.</summary>
-    public static double Forward(int t, int b, int i, int h, int g) => 2.0 * t * b * g * h * (i + h);
 }

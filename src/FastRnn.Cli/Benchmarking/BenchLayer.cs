@@ -1,0 +1,69 @@
+// Legend: T time steps, B batch, I input size, H hidden size, G gates.
+// One layer with seeded data and preallocated buffers: the unit every throughput measurement times (the `fastrnn bench`
+// table, and bench/FastRnn.Bench's BenchmarkDotNet suites and quick table).
+using FastRnn.Layers;
+
+namespace FastRnn.Cli.Benchmarking;
+
+/// <summary>
+/// One recurrent layer with seeded inputs and preallocated outputs, so that <see cref="Forward"/> and
+/// <see cref="TrainingStep"/> allocate nothing and can be timed back to back.
+/// </summary>
+public sealed class BenchLayer
+{
+    private readonly RecurrentLayer _layer;
+    private readonly RecurrentWorkspace _workspace;
+    // x: [T, B, I]  output, dOutput: [T, B, H]  dX: [T, B, I]
+    private readonly float[] _x, _output, _dOutput, _dX;
+    private readonly int _t, _b;
+
+    /// <summary>Creates the layer (parameters from <paramref name="seed"/>) and data (from <paramref name="seed"/> + 1).</summary>
+    /// <param name="cell">The cell; Elman uses tanh.</param>
+    /// <param name="sequenceLength">T.</param>
+    /// <param name="batchSize">B.</param>
+    /// <param name="inputSize">I.</param>
+    /// <param name="hiddenSize">H.</param>
+    /// <param name="seed">Seed of the parameters; the data uses the next one.</param>
+    public BenchLayer(CellKind cell, int sequenceLength, int batchSize, int inputSize, int hiddenSize, int seed = 1)
+    {
+        var store = new ParameterStore();
+        _layer = cell switch
+        {
+            CellKind.Lstm => new LstmLayer(store, inputSize, hiddenSize, seed: seed),
+            CellKind.Gru => new GruLayer(store, inputSize, hiddenSize, seed: seed),
+            _ => new ElmanLayer(store, inputSize, hiddenSize, Nonlinearity.Tanh, seed: seed),
+        };
+        _t = sequenceLength;
+        _b = batchSize;
+        _workspace = _layer.CreateWorkspace(sequenceLength, batchSize);
+        var random = new Random(seed + 1);
+        _x = Values(random, sequenceLength * batchSize * inputSize);
+        _dOutput = Values(random, sequenceLength * batchSize * hiddenSize);
+        _output = new float[sequenceLength * batchSize * hiddenSize];
+        _dX = new float[sequenceLength * batchSize * inputSize];
+    }
+
+    /// <summary>G: gates per cell (Elman 1, GRU 3, LSTM 4).</summary>
+    public int GateCount => _layer.GateCount;
+
+    /// <summary>One forward pass over the whole sequence.</summary>
+    public void Forward() => _layer.Forward(_x, _t, _b, _output, _workspace);
+
+    /// <summary>One training step's recurrent part: forward, then full BPTT including <c>dX</c>.</summary>
+    public void TrainingStep()
+    {
+        _layer.Forward(_x, _t, _b, _output, _workspace);
+        _layer.Backward(_dOutput, _workspace, _dX);
+    }
+
+    private static float[] Values(Random random, int count)
+    {
+        float[] values = new float[count];
+        for (int k = 0; k < values.Length; k++)
+        {
+            values[k] = (float)((2 * random.NextDouble()) - 1);
+        }
+
+        return values;
+    }
+}
