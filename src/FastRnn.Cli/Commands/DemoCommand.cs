@@ -14,7 +14,7 @@ using Spectre.Console;
 namespace FastRnn.Cli.Commands;
 
 /// <summary>Trains every cell on the long-range sentiment task for several distances and reports what happens.</summary>
-internal sealed class DemoCommand() : CliCommand("demo", "Do simple RNNs forget over long distances while LSTM and GRU remember? Train and measure (about 2 minutes)")
+internal sealed class DemoCommand() : CliCommand("demo", "Where simple RNNs forget and LSTM/GRU remember: train every cell on a long-range task (~2 min)")
 {
     /// <summary>The default distances N, chosen by measurement to span where the Elman cells fail and the GRU still learns.</summary>
     internal static readonly int[] DefaultLengths = [5, 10, 20, 50, 100];
@@ -31,7 +31,7 @@ internal sealed class DemoCommand() : CliCommand("demo", "Do simple RNNs forget 
     private readonly Option<int> _embedding = CliOptions.Int("--embedding", 16, "Embedding size E");
     private readonly Option<double> _learningRate = CliOptions.Double("--lr", 0.01, "Adam learning rate");
     private readonly Option<double> _forgetBias = CliOptions.Double("--forget-bias", 1, "LSTM forget-gate bias at initialisation", exclusiveMinimum: double.MinValue);
-    private readonly Option<int> _runs = CliOptions.Int("--runs", 3, "Training runs per cell and length (own initialisation and data each; the table shows the mean)");
+    private readonly Option<int> _runs = CliOptions.Int("--runs", 2, "Training runs per cell and length (own initialisation and data each; the table shows the mean)");
     private readonly Option<bool> _quick = new("--quick") { Description = "Tiny configuration for smoke tests (N = 1, 4; 120 steps; H = 16; one run): seconds, not minutes" };
 
     protected override IReadOnlyList<Symbol> Symbols => [_cells, _lengths, _steps, _batch, _hidden, _embedding, _learningRate, _forgetBias, _runs, _quick];

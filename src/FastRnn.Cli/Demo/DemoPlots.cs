@@ -64,7 +64,7 @@ public static class DemoPlots
         }
 
         var band = plot.Add.HorizontalSpan(50 - report.ChanceBand, 50 + report.ChanceBand);
-        band.FillStyle.Color = Colors.Gray.WithAlpha(0.15);
+        band.FillStyle.Color = Colors.SteelBlue.WithAlpha(0.18);
         band.LineStyle.Width = 0;
         band.LegendText = Invariant($"chance range (99%: 50 +- {report.ChanceBand:F1})");
         var chance = plot.Add.HorizontalLine(50);

@@ -169,7 +169,7 @@ public sealed class DemoReport
         if (simple.Count > 0 && Settings.Lengths.Count > 1)
         {
             var details = new List<string>();
-            int support = 0, refute = 0, evidence = 0;
+            int support = 0, partly = 0, refute = 0, evidence = 0;
             foreach (DemoCell cell in simple)
             {
                 double a = MeanAccuracy(cell, first), b = MeanAccuracy(cell, last);
@@ -188,6 +188,7 @@ public sealed class DemoReport
                     }
                     else if (b <= a - 10)
                     {
+                        partly++;
                         verdict = Invariant($"falls, but keeps more than half its margin over chance ({a:F1}% -> {b:F1}%)");
                     }
                     else
@@ -200,7 +201,7 @@ public sealed class DemoReport
                 details.Add($"  {cell.Name}: {verdict}; {Profile(cell)}");
             }
 
-            string overall = refute > 0 ? "NOT SUPPORTED for some cells" : evidence > 0 && support == evidence ? "SUPPORTED" : support > 0 ? "PARTLY SUPPORTED" : "NOT SHOWN";
+            string overall = refute > 0 ? "NOT SUPPORTED for some cells" : evidence > 0 && support == evidence ? "SUPPORTED" : support + partly > 0 ? "PARTLY SUPPORTED" : "NOT SHOWN";
             lines.Add(Invariant($"\"Simple RNNs fall toward chance as the dependency grows\" (N={first} -> {last}): {overall}"));
             lines.AddRange(details);
         }
@@ -247,7 +248,18 @@ public sealed class DemoReport
                 }
             }
 
-            flow.Add(Invariant($"  {cell.Name}: x{FactorText(initial)} per step at init{spectral}; x{FactorText(trained)} after training, {RelativeText(run.TrainedGradients)} at the first word"));
+            string after = "";
+            if (!cell.IsGated && run.TrainedSpectra is { } trainedSpectra && trained > 0)
+            {
+                WeightBlockSpectrum block = trainedSpectra.Blocks[0];
+                bool predicted = block.RadiusGain < 1, measured = trained < 1;
+                after = predicted == measured
+                    ? Invariant($" (rho*gamma = {block.RadiusGain:F2}: agrees)")
+                    : Invariant($" (rho*gamma = {block.RadiusGain:F2} {(predicted ? "< 1" : ">= 1")}: disagrees; the bound ignores saturation, f' < gamma)");
+            }
+
+            string trainedText = trained == 0 ? "0 after training (no gradient gets past the last step: every unit inactive)" : Invariant($"x{FactorText(trained)} after training{after}, {RelativeText(run.TrainedGradients)} at the first word");
+            flow.Add(Invariant($"  {cell.Name}: x{FactorText(initial)} per step at init{spectral}; {trainedText}"));
         }
 
         if (simple.Count > 0)
@@ -477,7 +489,11 @@ public sealed class DemoReport
         json.WriteEndObject();
     }
 
-    private static string Factor(GradientProfile profile) => "x" + FactorText(profile.FactorPerStep(out _));
+    private static string Factor(GradientProfile profile)
+    {
+        double factor = profile.FactorPerStep(out _);
+        return factor == 0 ? "0 (none past d=0)" : "x" + FactorText(factor);
+    }
 
     private static string FactorText(double factor) => double.IsFinite(factor) ? factor.ToString("0.000", CultureInfo.InvariantCulture) : "-";
 
