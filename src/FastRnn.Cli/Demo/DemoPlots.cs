@@ -23,6 +23,8 @@ public static class DemoPlots
 
     private const int Width = 900, Height = 560;
 
+    private static readonly MarkerShape[] s_shapes = [MarkerShape.FilledCircle, MarkerShape.FilledSquare, MarkerShape.FilledTriangleUp, MarkerShape.FilledDiamond, MarkerShape.FilledTriangleDown];
+
     /// <summary>Test accuracy against N per cell (mean over runs), with chance at 50%; saved as <see cref="AccuracyFile"/>.</summary>
     public static string SaveAccuracy(DemoReport report, string directory)
     {
@@ -35,26 +37,35 @@ public static class DemoPlots
             XLabel = "N = filler words between the key words and the end (log scale)",
             YLabel = "test accuracy (%)",
         };
+        // Cells that score the same (e.g. all at 100% or at chance) would hide each other: each cell is shifted
+        // sideways by a small fraction of a decade and gets its own marker shape.
         double[] x = [.. settings.Lengths.Select(n => Math.Log10(n))];
-        foreach (DemoCell cell in settings.Cells)
+        int cells = settings.Cells.Count;
+        double Dodge(int c) => 0.012 * (c - ((cells - 1) / 2.0));
+        for (int c = 0; c < cells; c++)
         {
-            lines.Add(cell.Name, x, [.. settings.Lengths.Select(n => report.MeanAccuracy(cell, n))]);
+            DemoCell cell = settings.Cells[c];
+            lines.Add(cell.Name, [.. x.Select(v => v + Dodge(c))], [.. settings.Lengths.Select(n => report.MeanAccuracy(cell, n))]);
         }
 
         using Plot plot = lines.Build();
         Style(plot, markers: true);
+        var scatters = plot.GetPlottables().OfType<ScottPlot.Plottables.Scatter>().ToList();
+        for (int c = 0; c < scatters.Count; c++)
+        {
+            scatters[c].MarkerShape = s_shapes[c % s_shapes.Length];
+        }
 
         // Every run as a small hollow marker in its cell's colour, so the mean's spread is visible.
         if (settings.Runs > 1)
         {
-            var scatters = plot.GetPlottables().OfType<ScottPlot.Plottables.Scatter>().ToList();
-            for (int c = 0; c < settings.Cells.Count; c++)
+            for (int c = 0; c < cells; c++)
             {
                 var xs = new List<double>();
                 var ys = new List<double>();
                 foreach (DemoRunResult run in report.Results.Where(r => r.Job.Cell == settings.Cells[c]))
                 {
-                    xs.Add(Math.Log10(run.Job.Fillers));
+                    xs.Add(Math.Log10(run.Job.Fillers) + Dodge(c));
                     ys.Add(run.AccuracyPercent);
                 }
 
@@ -63,7 +74,7 @@ public static class DemoPlots
             }
         }
 
-        var band = plot.Add.HorizontalSpan(50 - report.ChanceBand, 50 + report.ChanceBand);
+        var band = plot.Add.VerticalSpan(50 - report.ChanceBand, 50 + report.ChanceBand); // a span of the vertical axis
         band.FillStyle.Color = Colors.SteelBlue.WithAlpha(0.18);
         band.LineStyle.Width = 0;
         band.LegendText = Invariant($"chance range (99%: 50 +- {report.ChanceBand:F1})");
@@ -85,7 +96,7 @@ public static class DemoPlots
         }
 
         plot.Axes.Bottom.TickGenerator = ticks;
-        double span = Math.Max(Math.Log10(settings.LongestLength) - x[0], 0.5);
+        double span = Math.Max(x[^1] - x[0], 0.5);
         plot.Axes.SetLimitsX(x[0] - (0.05 * span), x[^1] + (0.05 * span));
         plot.Axes.SetLimitsY(0, 104);
         plot.ShowLegend(Alignment.LowerLeft);
