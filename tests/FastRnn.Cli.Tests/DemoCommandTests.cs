@@ -83,7 +83,7 @@ public class DemoCommandTests
         Assert.True(run.ExitCode == 0, run.Stderr);
         Assert.DoesNotContain("error", run.Stderr, StringComparison.Ordinal);
         foreach (string expected in (string[])["Test accuracy %", "chance = 50%", "N=1", "N=4", "elman-tanh", "elman-sigmoid", "elman-relu", "lstm", "gru",
-            "Gradient flow", "rho init", "Simple RNNs fall toward chance", "LSTM and GRU hold up", "forget-gate bias 1"])
+            "Gradient flow", "rho*gamma", "Simple RNNs fall toward chance", "LSTM and GRU hold up", "forget-gate bias 1"])
         {
             Assert.Contains(expected, run.Stdout, StringComparison.Ordinal);
         }
@@ -111,6 +111,24 @@ public class DemoCommandTests
         using var json = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(temp.Path, "demo.json")));
         Assert.Equal(10, json.RootElement.GetProperty("runs").GetArrayLength());
         Assert.True(json.RootElement.GetProperty("reading").GetArrayLength() > 3);
+    }
+
+    // On a terminal: one bar per cell with its steps, the running loss and tokens/s; the tables follow.
+    [Fact]
+    public void Quick_demo_on_a_terminal_shows_a_progress_bar_per_cell()
+    {
+        using var temp = new TempDirectory();
+        using var writer = new StringWriter();
+        using var stderr = new StringWriter();
+        int exitCode = FastRnnCli.Run(["demo", "--quick", "--cells", "lstm,gru", "--out", temp.Path], CliHarness.Console(writer, interactive: true), stderr);
+        Assert.True(exitCode == 0, stderr.ToString());
+        string text = writer.ToString();
+        Assert.Contains("240/240", text, StringComparison.Ordinal); // 2 lengths x 120 steps per cell
+        Assert.Contains("lstm (done)", text, StringComparison.Ordinal);
+        Assert.Contains("gru (done)", text, StringComparison.Ordinal);
+        Assert.Matches(@"loss \d\.\d{4}", text);
+        Assert.Contains("tok/s", text, StringComparison.Ordinal);
+        Assert.Contains("Test accuracy %", text, StringComparison.Ordinal);
     }
 
     // Each run depends only on its seeds: one worker or two, the measured numbers are the same.

@@ -144,7 +144,7 @@ internal sealed class DemoProgress : IDemoProgress
         public string StepsText()
         {
             string total = totalSteps.ToString("N0", CultureInfo.InvariantCulture);
-            return ((long)Task.Value).ToString("N0", CultureInfo.InvariantCulture).PadLeft(total.Length) + "/" + total + " steps";
+            return ((long)Task.Value).ToString("N0", CultureInfo.InvariantCulture).PadLeft(total.Length) + "/" + total;
         }
 
         public string LossText() => Current is { Loss: double loss } && !double.IsNaN(loss) ? "loss " + loss.ToString("F4", CultureInfo.InvariantCulture) : "loss -";
@@ -164,6 +164,8 @@ internal sealed class DemoProgress : IDemoProgress
     // A column whose text comes from the task's cell state.
     private sealed class TextColumn(DemoProgress progress, Func<CellState, string> text) : ProgressColumn
     {
+        protected override bool NoWrap => true;
+
         public override IRenderable Render(RenderOptions options, ProgressTask task, TimeSpan deltaTime)
         {
             foreach (CellState state in progress._cells.Values)

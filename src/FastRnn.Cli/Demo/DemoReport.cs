@@ -97,15 +97,15 @@ public sealed class DemoReport
 
     /// <summary>The title of <see cref="GradientTable"/>.</summary>
     public string GradientTitle => Invariant(
-        $"Gradient flow at N={Settings.LongestLength} (T={Settings.LongestLength + 2}), run 1: ||dL/dh_t|| going back from the last step (mean of {Settings.ProbeBatches} batches)");
+        $"Gradient flow at N={Settings.LongestLength} (T={Settings.LongestLength + 2}), run 1: mean factor per step by which ||dL/dh_t|| changes going back, and ||dL/dh_t|| at the first word relative to the last (mean of {Settings.ProbeBatches} batches)");
 
     /// <summary>Per cell: how the gradient's norm changes going back from the last step, at init and after training.</summary>
     public CliTable GradientTable()
     {
         int t = Settings.LongestLength + 2;
         var table = new CliTable();
-        table.AddColumn("cell").AddColumn("factor per step, init", numeric: true).AddColumn("trained", numeric: true)
-            .AddColumn(Invariant($"at the first word (d={t - 1}) / at the last, init"), numeric: true).AddColumn("trained", numeric: true);
+        table.AddColumn("cell").AddColumn("per step\ninit", numeric: true).AddColumn("per step\ntrained", numeric: true)
+            .AddColumn(Invariant($"first word\n(d={t - 1}) init"), numeric: true).AddColumn("first word\ntrained", numeric: true);
         foreach (DemoCell cell in Settings.Cells)
         {
             DemoRunResult run = Showcase(cell);
@@ -118,15 +118,15 @@ public sealed class DemoReport
 
     /// <summary>The title of <see cref="SpectraTable"/>.</summary>
     public string SpectraTitle => Invariant(
-        $"W_hh per gate block at N={Settings.LongestLength}, run 1: spectral radius rho, largest singular value sigma, gamma = max f' of the block's activation; mean bias = b_ih + b_hh");
+        $"W_hh per gate block at N={Settings.LongestLength}, run 1: spectral radius rho, gamma = max f' of the block's activation, bias = mean of b_ih + b_hh (sigma in demo-spectra.csv)");
 
     /// <summary>Per cell and gate block of <c>W_hh</c>: spectral radius, largest singular value, <c>rho*gamma</c> and the mean bias, before and after training.</summary>
     public CliTable SpectraTable()
     {
         var table = new CliTable();
-        table.AddColumn("cell").AddColumn("gate").AddColumn("rho init", numeric: true).AddColumn("trained", numeric: true)
-            .AddColumn("sigma init", numeric: true).AddColumn("trained", numeric: true).AddColumn("rho*gamma init", numeric: true)
-            .AddColumn("trained", numeric: true).AddColumn("mean bias init", numeric: true).AddColumn("trained", numeric: true);
+        table.AddColumn("cell, gate").AddColumn("rho\ninit", numeric: true).AddColumn("rho\ntrained", numeric: true)
+            .AddColumn("rho*gamma\ninit", numeric: true).AddColumn("rho*gamma\ntrained", numeric: true)
+            .AddColumn("bias\ninit", numeric: true).AddColumn("bias\ntrained", numeric: true);
         foreach (DemoCell cell in Settings.Cells)
         {
             DemoRunResult run = Showcase(cell);
@@ -134,11 +134,10 @@ public sealed class DemoReport
             for (int g = 0; g < blocks; g++)
             {
                 WeightBlockSpectrum? before = run.InitialSpectra?.Blocks[g], after = run.TrainedSpectra?.Blocks[g];
+                string gate = before?.Gate ?? g.ToString(CultureInfo.InvariantCulture);
                 table.AddRow(
-                    g == 0 ? cell.Name : "",
-                    before?.Gate ?? g.ToString(CultureInfo.InvariantCulture),
+                    blocks == 1 ? cell.Name : $"{cell.Name} {gate}",
                     Fixed(before?.SpectralRadius), Fixed(after?.SpectralRadius),
-                    Fixed(before?.LargestSingularValue), Fixed(after?.LargestSingularValue),
                     Fixed(before?.RadiusGain), Fixed(after?.RadiusGain),
                     Signed(run.InitialGateBiases[g]), Signed(run.TrainedGateBiases[g]));
             }
