@@ -21,7 +21,7 @@ public static class DemoPlots
     /// <summary>File name of the gradient-norm plot after training.</summary>
     public const string GradientsTrainedFile = "demo-gradients-trained.png";
 
-    private const int Width = 900, Height = 560;
+    private const int Width = 1000, Height = 560;
 
     private static readonly MarkerShape[] s_shapes = [MarkerShape.FilledCircle, MarkerShape.FilledSquare, MarkerShape.FilledTriangleUp, MarkerShape.FilledDiamond, MarkerShape.FilledTriangleDown];
 
@@ -156,7 +156,7 @@ public static class DemoPlots
             plot.Axes.Left.TickGenerator = LogTicks(bottom, top);
             plot.Axes.SetLimitsY(bottom - 0.3, top + 0.6);
             plot.Axes.SetLimitsX(0, T - 1);
-            plot.ShowLegend(Alignment.LowerLeft);
+            plot.ShowLegend(Edge.Right); // outside the data: lines fill every corner
             paths.Add(Save(plot, directory, file));
         }
 

@@ -234,41 +234,41 @@ public sealed class DemoReport
         {
             DemoRunResult run = Showcase(cell);
             double initial = run.InitialGradients.FactorPerStep(out _), trained = run.TrainedGradients.FactorPerStep(out _);
-            string spectral = "";
+            string spectral = "", after = "";
             if (!cell.IsGated)
             {
                 vanishing += initial < 1 ? 1 : 0;
                 if (run.InitialSpectra is { } spectra)
                 {
-                    WeightBlockSpectrum block = spectra.Blocks[0];
-                    bool predicted = block.RadiusGain < 1, measured = initial < 1;
-                    agree += predicted == measured ? 1 : 0;
-                    spectral = Invariant($" (rho*gamma = {block.RadiusGain:F2} {(predicted ? "< 1 predicts vanishing" : ">= 1 predicts no vanishing")}: {(predicted == measured ? "agrees" : "disagrees")})");
+                    double gain = spectra.Blocks[0].RadiusGain;
+                    bool agrees = (gain < 1) == (initial < 1);
+                    agree += agrees ? 1 : 0;
+                    spectral = Invariant($" (rho*gamma {gain:F2} {(gain < 1 ? "< 1" : ">= 1")}: {(agrees ? "agrees" : "disagrees")})");
+                }
+
+                if (run.TrainedSpectra is { } trainedSpectra && trained > 0)
+                {
+                    double gain = trainedSpectra.Blocks[0].RadiusGain;
+                    after = (gain < 1) == (trained < 1)
+                        ? Invariant($" (rho*gamma {gain:F2}: agrees)")
+                        : Invariant($" (rho*gamma {gain:F2}: disagrees; saturation, f' < gamma)");
                 }
             }
 
-            string after = "";
-            if (!cell.IsGated && run.TrainedSpectra is { } trainedSpectra && trained > 0)
-            {
-                WeightBlockSpectrum block = trainedSpectra.Blocks[0];
-                bool predicted = block.RadiusGain < 1, measured = trained < 1;
-                after = predicted == measured
-                    ? Invariant($" (rho*gamma = {block.RadiusGain:F2}: agrees)")
-                    : Invariant($" (rho*gamma = {block.RadiusGain:F2} {(predicted ? "< 1" : ">= 1")}: disagrees; the bound ignores saturation, f' < gamma)");
-            }
-
-            string trainedText = trained == 0 ? "0 after training (no gradient gets past the last step: every unit inactive)" : Invariant($"x{FactorText(trained)} after training{after}, {RelativeText(run.TrainedGradients)} at the first word");
-            flow.Add(Invariant($"  {cell.Name}: x{FactorText(initial)} per step at init{spectral}; {trainedText}"));
+            string trainedText = trained == 0
+                ? "trained: no gradient past the last step (every unit inactive)"
+                : Invariant($"trained x{FactorText(trained)}/step{after}, first word {RelativeText(run.TrainedGradients)}");
+            flow.Add(Invariant($"  {cell.Name}: init x{FactorText(initial)}/step{spectral}; {trainedText}"));
         }
 
         if (simple.Count > 0)
         {
             string overall = vanishing == simple.Count && agree == simple.Count ? "SUPPORTED" : vanishing > 0 ? "PARTLY SUPPORTED" : "NOT SUPPORTED";
-            lines.Add(Invariant($"\"Gradients through simple RNNs vanish geometrically with distance, as rho(W_hh)*gamma < 1 predicts\" (N={last}, run 1): {overall}"));
+            lines.Add(Invariant($"\"Gradients through simple RNNs vanish with distance, as rho(W_hh)*gamma < 1 predicts\" (N={last}, run 1): {overall}"));
         }
         else
         {
-            lines.Add(Invariant($"Gradient ||dL/dh_t|| going back from the last step (N={last}, run 1):"));
+            lines.Add(Invariant($"Gradient flow (N={last}, run 1):"));
         }
 
         lines.AddRange(flow);
