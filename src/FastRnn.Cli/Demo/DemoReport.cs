@@ -97,7 +97,7 @@ public sealed class DemoReport
 
     /// <summary>The title of <see cref="GradientTable"/>.</summary>
     public string GradientTitle => Invariant(
-        $"Gradient flow at N={Settings.LongestLength} (T={Settings.LongestLength + 2}), run 1: mean factor per step by which ||dL/dh_t|| changes going back, and ||dL/dh_t|| at the first word relative to the last (mean of {Settings.ProbeBatches} batches)");
+        $"Gradient flow at N={Settings.LongestLength} (T={Settings.LongestLength + 2}), run 1: ||dL/dh_t|| per step going back, and at the first word relative to the last ({Settings.ProbeBatches} batches)");
 
     /// <summary>Per cell: how the gradient's norm changes going back from the last step, at init and after training.</summary>
     public CliTable GradientTable()
@@ -251,7 +251,7 @@ public sealed class DemoReport
                     double gain = trainedSpectra.Blocks[0].RadiusGain;
                     after = (gain < 1) == (trained < 1)
                         ? Invariant($" (rho*gamma {gain:F2}: agrees)")
-                        : Invariant($" (rho*gamma {gain:F2}: disagrees; saturation, f' < gamma)");
+                        : Invariant($" (rho*gamma {gain:F2}: disagrees, saturation)");
                 }
             }
 
@@ -500,7 +500,7 @@ public sealed class DemoReport
     private static string RelativeText(GradientProfile profile)
     {
         double value = profile.RelativeByDistance()[^1];
-        return value == 0 ? "0 (below float32)" : Scientific(value);
+        return value == 0 ? "0 (underflow)" : Scientific(value);
     }
 
     private static string Signed(double value)
@@ -510,7 +510,7 @@ public sealed class DemoReport
     }
 
     private static string Scientific(double value) =>
-        double.IsFinite(value) ? (value == 0 ? "0 (below float32)" : value.ToString("0.0E+0", CultureInfo.InvariantCulture)) : "-";
+        double.IsFinite(value) ? (value == 0 ? "0 (underflow)" : value.ToString("0.0E+0", CultureInfo.InvariantCulture)) : "-";
 
     private static string Fixed(double? value) => value is double v && double.IsFinite(v) ? v.ToString("F3", CultureInfo.InvariantCulture) : "-";
 
