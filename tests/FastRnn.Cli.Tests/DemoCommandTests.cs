@@ -62,8 +62,31 @@ public class DemoCommandTests
         Assert.Equal(a, b);
         Assert.NotEqual(a, c);
         Assert.Equal(SentimentTask.FillerVocabularySize, a.Skip(2 * B).Distinct().Count());
-        Assert.Equal("really sad", string.Join(' ', task.Describe(a, B, 0).Split(' ').Take(2)));
-        Assert.Equal("not happy", string.Join(' ', task.Describe(a, B, 3).Split(' ').Take(2)));
+        // Consecutive sentences alternate between negative and positive combinations, in the documented cycle.
+        string[] cycle = ["really sad", "not sad", "not happy", "really happy"];
+        int start = Array.IndexOf(cycle, string.Join(' ', task.Describe(a, B, 0).Split(' ').Take(2)));
+        Assert.InRange(start, 0, 3);
+        for (int s = 0; s < B; s++)
+        {
+            Assert.Equal(cycle[(start + s) % 4], string.Join(' ', task.Describe(a, B, s).Split(' ').Take(2)));
+        }
+    }
+
+    // A batch of one still sees every combination over successive batches (the cycle starts at a random point).
+    [Fact]
+    public void Batches_of_one_cover_every_combination()
+    {
+        var task = new SentimentTask(2);
+        var random = new TaskRandom(3);
+        int[] tokens = new int[task.SequenceLength], labels = new int[1];
+        var seen = new HashSet<(int, int)>();
+        for (int k = 0; k < 64; k++)
+        {
+            task.Fill(ref random, 1, tokens, labels);
+            seen.Add((tokens[0], tokens[1]));
+        }
+
+        Assert.Equal(4, seen.Count);
     }
 
     [Fact]

@@ -71,11 +71,13 @@ public sealed class SentimentTask
     public static int Label(bool negated, bool happy) => negated != happy ? Positive : Negative;
 
     /// <summary>
-    /// Writes <paramref name="batchSize"/> sentences, time-major, and their labels. Sentence b gets the (negation,
-    /// sentiment) combination <c>b mod 4</c>, so every block of four sentences holds each combination once and the labels
-    /// are balanced; the fillers are random. Allocation-free.
+    /// Writes <paramref name="batchSize"/> sentences, time-major, and their labels. The (negation, sentiment)
+    /// combinations cycle through "really sad", "not sad", "not happy", "really happy" (labels negative, positive,
+    /// negative, positive) from a random starting point, so any batch holds every combination and both labels equally
+    /// often, within one, and even a batch of one sees all four over successive calls; the fillers are random.
+    /// Allocation-free.
     /// </summary>
-    /// <param name="random">The generator; advanced by one draw per filler.</param>
+    /// <param name="random">The generator; advanced by one draw for the starting combination and one per filler.</param>
     /// <param name="batchSize">B.</param>
     /// <param name="tokens">[T, B], written.</param>
     /// <param name="labels">[B], written.</param>
@@ -89,9 +91,11 @@ public sealed class SentimentTask
         }
 
         int fillers = FillerVocabularySize;
+        int start = random.Next(4);
         for (int b = 0; b < B; b++)
         {
-            bool negated = (b & 1) != 0, happy = (b & 2) != 0;
+            int k = (start + b) & 3; // 0 really sad, 1 not sad, 2 not happy, 3 really happy
+            bool negated = k is 1 or 2, happy = k >= 2;
             tokens[b] = negated ? Not : Really;
             tokens[B + b] = happy ? Happy : Sad;
             labels[b] = Label(negated, happy);
