@@ -230,7 +230,8 @@ public class DemoCommandTests
     [InlineData(100, 100, 100, 50, "(N=5 -> 100): NOT SUPPORTED for some cells", "\"LSTM and GRU hold up\": NOT SUPPORTED")]
     [InlineData(100, 80, 100, 75, "(N=5 -> 100): PARTLY SUPPORTED", "gru: does not hold up; learned at N=5; 75.0% at N=100")]
     [InlineData(100, 70, 100, 100, "elman-tanh: falls toward chance (100.0% -> 70.0%)", "gru: holds up to N=100")]
-    [InlineData(50, 50, 100, 100, "(N=5 -> 100): NOT SHOWN", "elman-tanh: no evidence: at chance already at N=5")]
+    [InlineData(50, 50, 100, 100, "(N=5 -> 100): NOT SHOWN", "elman-tanh: no evidence either way: at chance at every N, even N=5")]
+    [InlineData(50, 80, 100, 100, "(N=5 -> 100): NOT SHOWN", "elman-tanh: no evidence: at chance already at N=5; at chance at N=5; 80.0% at N=100")]
     public void Reading_is_computed_from_the_accuracies(double elmanShort, double elmanLong, double gruShort, double gruLong, string claim1, string claim2)
     {
         var settings = new DemoSettings([5, 100], [DemoCell.ElmanTanh, DemoCell.Gru], 10, 4, 8, 4, 0.01, 1, 1, Runs: 1, Seed: 1, Threads: 1, TestSize: 200);

@@ -172,29 +172,30 @@ public sealed class DemoReport
             foreach (DemoCell cell in simple)
             {
                 double a = MeanAccuracy(cell, first), b = MeanAccuracy(cell, last);
-                string verdict;
                 if (IsChance(a))
                 {
-                    verdict = Invariant($"no evidence: at chance already at N={first}");
+                    details.Add(Settings.Lengths.All(n => IsChance(MeanAccuracy(cell, n)))
+                        ? Invariant($"  {cell.Name}: no evidence either way: at chance at every N, even N={first}")
+                        : Invariant($"  {cell.Name}: no evidence: at chance already at N={first}; {Profile(cell)}"));
+                    continue;
+                }
+
+                evidence++;
+                string verdict;
+                if (IsChance(b) || b - 50 <= 0.5 * (a - 50))
+                {
+                    support++;
+                    verdict = Invariant($"falls toward chance ({a:F1}% -> {b:F1}%)");
+                }
+                else if (b <= a - 10)
+                {
+                    partly++;
+                    verdict = Invariant($"falls, but keeps more than half its margin over chance ({a:F1}% -> {b:F1}%)");
                 }
                 else
                 {
-                    evidence++;
-                    if (IsChance(b) || b - 50 <= 0.5 * (a - 50))
-                    {
-                        support++;
-                        verdict = Invariant($"falls toward chance ({a:F1}% -> {b:F1}%)");
-                    }
-                    else if (b <= a - 10)
-                    {
-                        partly++;
-                        verdict = Invariant($"falls, but keeps more than half its margin over chance ({a:F1}% -> {b:F1}%)");
-                    }
-                    else
-                    {
-                        refute++;
-                        verdict = Invariant($"does not fall ({a:F1}% -> {b:F1}%)");
-                    }
+                    refute++;
+                    verdict = Invariant($"does not fall ({a:F1}% -> {b:F1}%)");
                 }
 
                 details.Add($"  {cell.Name}: {verdict}; {Profile(cell)}");
@@ -251,7 +252,7 @@ public sealed class DemoReport
                     double gain = trainedSpectra.Blocks[0].RadiusGain;
                     after = (gain < 1) == (trained < 1)
                         ? Invariant($" (rho*gamma {gain:F2}: agrees)")
-                        : Invariant($" (rho*gamma {gain:F2}: disagrees, saturation)");
+                        : Invariant($" (rho*gamma {gain:F2}: disagrees, f' < gamma)");
                 }
             }
 
