@@ -262,12 +262,19 @@ public class DemoCommandTests
         Assert.Equal(5, distance);
         Assert.Equal(1 / 32.0, halving.RelativeByDistance()[5], 12);
 
-        // Underflow to 0 beyond d = 2: the factor is taken over the positive part.
+        // 0 beyond d = 2: the factor is taken over the positive part.
         var underflow = new GradientProfile([0, 0, 0.01, 0.1, 1], [], 0.69);
         Assert.Equal(0.1, underflow.FactorPerStep(out distance), 12);
         Assert.Equal(2, distance);
 
-        // Nothing gets past the last step (every ReLU unit off): 0.
-        Assert.Equal(0, new GradientProfile([0, 0, 3], [], 0.69).FactorPerStep(out _));
+        Assert.Equal(3, underflow.CutAt()); // 0.01 -> 0 in one step is a cut, not float32 running out
+
+        // Nothing gets past the last step (every ReLU unit off): 0, and the gradient is cut (not underflowed) at d = 1.
+        var cut = new GradientProfile([0, 0, 3], [], 0.69);
+        Assert.Equal(0, cut.FactorPerStep(out _));
+        Assert.Equal(1, cut.CutAt());
+
+        // Exactly 0 after a value near float32's smallest is underflow, not a cut.
+        Assert.Null(new GradientProfile([0, 1e-44, 1e-22, 1], [], 0.69).CutAt());
     }
 }

@@ -138,7 +138,7 @@ public static class DemoPlots
         {
             var lines = new LinePlot
             {
-                Title = Invariant($"Gradient reaching h_t {phase} (N={n}, T={T}; mean of {settings.ProbeBatches} batches, run 1)\na line ends where the norm falls below float32's smallest value (~1e-45)"),
+                Title = Invariant($"Gradient reaching h_t {phase} (N={n}, T={T}; mean of {settings.ProbeBatches} batches, run 1)\na line ends where the norm underflows float32 (~1e-45) or is exactly 0"),
                 XLabel = "distance from the last step, T-1-t (steps back in time)",
                 YLabel = "||dL/dh_t|| / ||dL/dh_T-1|| (log scale)",
             };
@@ -146,8 +146,9 @@ public static class DemoPlots
             foreach (DemoCell cell in settings.Cells)
             {
                 DemoRunResult run = report.Showcase(cell);
-                double[] relative = (trained ? run.TrainedGradients : run.InitialGradients).RelativeByDistance();
-                string name = T > 1 && relative[1] == 0 ? cell.Name + " (exactly 0 one step back)" : cell.Name;
+                GradientProfile profile = trained ? run.TrainedGradients : run.InitialGradients;
+                double[] relative = profile.RelativeByDistance();
+                string name = profile.CutAt() is int cut ? Invariant($"{cell.Name} (exactly 0 from d={cut})") : cell.Name;
                 lines.Add(name, distances, [.. relative.Select(v => v > 0 && double.IsFinite(v) ? Math.Log10(v) : double.NaN)]);
             }
 

@@ -110,7 +110,7 @@ public sealed class DemoReport
         {
             DemoRunResult run = Showcase(cell);
             table.AddRow(cell.Name, Factor(run.InitialGradients), Factor(run.TrainedGradients),
-                Scientific(run.InitialGradients.RelativeByDistance()[t - 1]), Scientific(run.TrainedGradients.RelativeByDistance()[t - 1]));
+                RelativeText(run.InitialGradients), RelativeText(run.TrainedGradients));
         }
 
         return table;
@@ -257,7 +257,7 @@ public sealed class DemoReport
             }
 
             string trainedText = trained == 0
-                ? "trained: no gradient past the last step (every unit inactive)"
+                ? "trained: no gradient past the last step (no unit active there)"
                 : Invariant($"trained x{FactorText(trained)}/step{after}, first word {RelativeText(run.TrainedGradients)}");
             flow.Add(Invariant($"  {cell.Name}: init x{FactorText(initial)}/step{spectral}; {trainedText}"));
         }
@@ -492,7 +492,7 @@ public sealed class DemoReport
     private static string Factor(GradientProfile profile)
     {
         double factor = profile.FactorPerStep(out _);
-        return factor == 0 ? "0 (none past d=0)" : "x" + FactorText(factor);
+        return factor == 0 ? "0 (cut at d=1)" : "x" + FactorText(factor);
     }
 
     private static string FactorText(double factor) => double.IsFinite(factor) ? factor.ToString("0.000", CultureInfo.InvariantCulture) : "-";
@@ -501,7 +501,7 @@ public sealed class DemoReport
     private static string RelativeText(GradientProfile profile)
     {
         double value = profile.RelativeByDistance()[^1];
-        return value == 0 ? "0 (underflow)" : Scientific(value);
+        return value == 0 && profile.CutAt() is int d ? Invariant($"0 (cut at d={d})") : Scientific(value);
     }
 
     private static string Signed(double value)

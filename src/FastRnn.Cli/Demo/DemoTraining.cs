@@ -43,6 +43,25 @@ public sealed record GradientProfile(double[] Hidden, double[] Cell, double Loss
     }
 
     /// <summary>
+    /// The first distance d at which the gradient is exactly 0 although one step closer to the end it was still far
+    /// above float32's smallest values, i.e. cut rather than underflowed (a step where no unit is active, such as
+    /// ReLUs all off); null if there is none.
+    /// </summary>
+    public int? CutAt()
+    {
+        double[] relative = RelativeByDistance();
+        for (int d = 1; d < relative.Length; d++)
+        {
+            if (relative[d] == 0 && relative[d - 1] * Hidden[^1] > 1e-30)
+            {
+                return d;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>
     /// The mean factor per step by which the norm shrinks (below 1) or grows going back in time: the geometric mean
     /// of <c>||dL/dh_{t-1}|| / ||dL/dh_t||</c> from the end to the farthest step whose norm is still positive in float32;
     /// 0 when no gradient gets past the last step (e.g. every ReLU unit inactive), NaN for T = 1.
