@@ -112,6 +112,17 @@ public sealed class RecurrentStack
     /// <summary>Whether the cell carries a cell state (LSTM), so <c>c0</c>/<c>c_n</c> apply.</summary>
     public bool HasCellState => Cell == CellKind.Lstm;
 
+    /// <summary>
+    /// The state of the generator that draws the dropout masks (it advances with every training pass that applies
+    /// dropout). Save it with a checkpoint and set it on the rebuilt stack, so a resumed run draws the same masks as an
+    /// uninterrupted one.
+    /// </summary>
+    public ulong DropoutGeneratorState
+    {
+        get => _dropoutState;
+        set => _dropoutState = value;
+    }
+
     /// <summary>The layer of <paramref name="layer"/> and <paramref name="direction"/> (0 forward, 1 reverse).</summary>
     /// <param name="layer">0..L-1.</param>
     /// <param name="direction">0..D-1.</param>
