@@ -81,6 +81,68 @@ public class ParallelDeterminismTests(PoolFixture pools) : IClassFixture<PoolFix
         AssertBitwiseEqual(parallel, single);
     }
 
+    /// <summary>A 2-layer bidirectional stack with dropout, whose layers all split (H = 112, B = 6): with and without a pool.</summary>
+    [Theory]
+    [InlineData(CellKind.Lstm)]
+    [InlineData(CellKind.Gru)]
+    [InlineData(CellKind.Elman)]
+    public void A_stack_on_a_pool_gives_identical_results(CellKind cell)
+    {
+        const int T = 7, B = 6, I = 20, H = 112, L = 2, D = 2;
+        var random = new Random(11);
+        float[] x = AllocationTests.RandomValues(random, T * B * I), dOutput = AllocationTests.RandomValues(random, T * B * D * H);
+        int[] lengths = [7, 0, 3, 7, 1, 5];
+
+        (float[] Output, float[] DX, float[] Dh0, float[] Gradients) Run(WorkerPool? pool)
+        {
+            var store = new ParameterStore();
+            var stack = new RecurrentStack(store, cell, I, H, L, bidirectional: true, dropout: 0.3f, seed: 5);
+            StackWorkspace workspace = stack.CreateWorkspace(T, B, pool);
+            foreach (RecurrentWorkspace layer in workspace.Layers)
+            {
+                Assert.Equal(pool is null ? 1 : 2, ParallelSequenceDriver.PlanWorkers(layer, layer.GateCount, B));
+            }
+
+            float[] output = new float[T * B * D * H], dX = new float[T * B * I], dh0 = new float[L * D * B * H];
+            stack.Forward(x, T, B, output, workspace, lengths, training: true);
+            stack.Backward(dOutput, workspace, dX, dh0);
+            return (output, dX, dh0, store.Gradients.ToArray());
+        }
+
+        var single = Run(null);
+        var parallel = Run(pools.Get(2));
+        AssertBitwiseEqual(parallel.Output, single.Output, "output");
+        AssertBitwiseEqual(parallel.DX, single.DX, "dX");
+        AssertBitwiseEqual(parallel.Dh0, single.Dh0, "dh0");
+        AssertBitwiseEqual(parallel.Gradients, single.Gradients, "parameter gradients");
+    }
+
+    /// <summary>Recording gradient norms keeps the backward pass on the calling thread: same norms, same gradients.</summary>
+    [Fact]
+    public void Gradient_norm_recording_with_a_pool_gives_identical_norms_and_gradients()
+    {
+        RnnTestCase c = RnnTestCase.From(RnnGenerators.CreateLstmCase(new RnnShape(8, 4, 12, 48), [8, 3, 0, 8], false, true, true, true, true, 1.0, 7));
+        (float[] Norms, float[] CellNorms, FastResult Result) Run(WorkerPool? pool)
+        {
+            (int T, int B, int I, int H) = c.Shape;
+            RecurrentLayer layer = c.CreateLayer();
+            RecurrentWorkspace workspace = layer.CreateWorkspace(T, B, pool);
+            workspace.UseAllWorkers = true;
+            workspace.RecordGradientNorms = true;
+            float[] output = new float[T * B * H], hN = new float[B * H], cN = new float[B * H], dX = new float[T * B * I], dh0 = new float[B * H], dc0 = new float[B * H];
+            Forward(layer, workspace, ToFloat(c.X), T, B, output, ToFloatOrEmpty(c.H0), ToFloatOrEmpty(c.C0), c.Lengths, hN, cN);
+            Backward(layer, workspace, ToFloat(c.DOutputs), dX, dh0, dc0, ToFloatOrEmpty(c.DhN), ToFloatOrEmpty(c.DcN));
+            return (workspace.HiddenGradientNorms.ToArray(), workspace.CellGradientNorms.ToArray(), Collect(layer, output, hN, cN, dX, dh0, dc0, c.HasCell));
+        }
+
+        var single = Run(null);
+        var parallel = Run(pools.Get(3));
+        Assert.Equal(8, parallel.Norms.Length);
+        AssertBitwiseEqual(parallel.Norms, single.Norms, "||dL/dh_t||");
+        AssertBitwiseEqual(parallel.CellNorms, single.CellNorms, "||dL/dc_t||");
+        AssertBitwiseEqual(parallel.Result, single.Result);
+    }
+
     private void AssertSameOnEveryWorkerCount(RnnTestCase c)
     {
         // TBPTT (forward direction only): full BPTT, or a window of 1..3 steps, chosen by the case's seed.

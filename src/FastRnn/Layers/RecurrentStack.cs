@@ -144,12 +144,14 @@ public sealed class RecurrentStack
     /// <summary>Creates a workspace for calls with up to <paramref name="maxSequenceLength"/> steps and <paramref name="maxBatchSize"/> sequences.</summary>
     /// <param name="maxSequenceLength">The largest T.</param>
     /// <param name="maxBatchSize">The largest B.</param>
-    public StackWorkspace CreateWorkspace(int maxSequenceLength, int maxBatchSize)
+    /// <param name="pool">Worker threads every layer's passes run on, or <see langword="null"/> for the calling thread
+    /// alone (see <see cref="RecurrentWorkspace.Pool"/>); the layers take turns on it.</param>
+    public StackWorkspace CreateWorkspace(int maxSequenceLength, int maxBatchSize, Threading.WorkerPool? pool = null)
     {
         var layers = new RecurrentWorkspace[_layers.Length];
         for (int i = 0; i < layers.Length; i++)
         {
-            layers[i] = _layers[i].CreateWorkspace(maxSequenceLength, maxBatchSize);
+            layers[i] = _layers[i].CreateWorkspace(maxSequenceLength, maxBatchSize, pool);
         }
 
         return new StackWorkspace(this, layers, maxSequenceLength, maxBatchSize);

@@ -223,7 +223,8 @@ internal static class SequenceDriver
     internal static void Backward<TCell>(TCell cell, RecurrentWorkspace ws, bool reverse, in LayerWeights w, in SequenceGradients g, in WeightGradients dw)
         where TCell : struct, IRecurrentCell
     {
-        int workers = ParallelSequenceDriver.PlanWorkers(ws, TCell.GateCount, ws.BatchSize);
+        // Recording gradient norms sums whole rows of dh in one order: that pass stays on this thread.
+        int workers = ws.RecordGradientNorms ? 1 : ParallelSequenceDriver.PlanWorkers(ws, TCell.GateCount, ws.BatchSize);
         if (workers > 1)
         {
             ParallelSequenceDriver.Backward(cell, ws, reverse, w, g, dw, workers);
