@@ -1,5 +1,6 @@
 // Legend: T time steps, B batch, P parameters.
 // One training step of a character model: next batch, forward + loss, BPTT, clipping, Adam. Allocation-free once built.
+using FastRnn.Threading;
 using FastRnn.Training;
 
 namespace FastRnn.Cli.CharModel;
@@ -20,7 +21,8 @@ public sealed class CharTrainer
     /// <param name="optimizer">Updates every parameter of the model.</param>
     /// <param name="batcher">The batches.</param>
     /// <param name="clip">Largest global gradient norm; 0 turns clipping off.</param>
-    public CharTrainer(SequenceModel model, Optimizer optimizer, CharBatcher batcher, double clip)
+    /// <param name="pool">Worker threads for the recurrent layers, or <see langword="null"/> for the calling thread alone.</param>
+    public CharTrainer(SequenceModel model, Optimizer optimizer, CharBatcher batcher, double clip, WorkerPool? pool = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(optimizer);
@@ -30,7 +32,7 @@ public sealed class CharTrainer
         _optimizer = optimizer;
         _batcher = batcher;
         _clip = (float)clip;
-        _workspace = model.CreateWorkspace(batcher.SequenceLength, batcher.BatchSize);
+        _workspace = model.CreateWorkspace(batcher.SequenceLength, batcher.BatchSize, pool);
         _tokens = new int[batcher.SequenceLength * batcher.BatchSize];
         _targets = new int[_tokens.Length];
     }

@@ -6,6 +6,7 @@ using System.CommandLine.Parsing;
 using System.Globalization;
 using FastRnn.Cli.CharModel;
 using FastRnn.Cli.Output;
+using FastRnn.Threading;
 using FastRnn.Training;
 using Spectre.Console;
 using LayerCell = FastRnn.Layers.CellKind;
@@ -128,7 +129,9 @@ internal sealed class TrainCommand() : CliCommand("train", "Train a character-le
         }
 
         var batcher = new CharBatcher(ids, T, B, resume?.DataGeneratorState ?? CharBatcher.InitialState(config.Seed));
-        var trainer = new CharTrainer(model, adam, batcher, settings.Clip);
+        // --threads: the layers' passes split across a pool; results are bitwise the same for any thread count.
+        using WorkerPool? pool = context.Threads > 1 ? new WorkerPool(context.Threads) : null;
+        var trainer = new CharTrainer(model, adam, batcher, settings.Clip, pool);
         string textHash = CharCheckpoint.HashText(text.Text);
         long firstStep = adam.StepCount;
 
