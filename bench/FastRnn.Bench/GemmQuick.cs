@@ -28,7 +28,10 @@ internal static class GemmQuick
             (1024, 1024, 1024, MatrixOp.None, MatrixOp.None, "square NN"),
             (1024, 512, 128, MatrixOp.None, MatrixOp.Transpose, "input proj T*B=1024,4H=512,I=128"),
             (512, 128, 1024, MatrixOp.Transpose, MatrixOp.None, "dW 4H=512,H=128,T*B=1024"),
-            (1024, 128, 512, MatrixOp.None, MatrixOp.None, "dX T*B=1024,I=128,4H=512")])
+            (1024, 128, 512, MatrixOp.None, MatrixOp.None, "dX T*B=1024,I=128,4H=512"),
+            (32768, 2048, 256, MatrixOp.None, MatrixOp.Transpose, "LSTM(512,64,256,512) input proj"),
+            (2048, 512, 32768, MatrixOp.Transpose, MatrixOp.None, "LSTM(512,64,256,512) dW_hh"),
+            (32768, 256, 2048, MatrixOp.None, MatrixOp.None, "LSTM(512,64,256,512) dX")])
         {
             float[] a = Values(random, m * k), b = Values(random, k * n), c = new float[m * n];
             int lda = opA == MatrixOp.None ? k : m, ldb = opB == MatrixOp.None ? n : k;

@@ -1,5 +1,5 @@
 // Entry point: `simd` prints the SIMD widths this process sees (CI proves its environment switches with it),
-// `quick` prints the throughput table without BenchmarkDotNet, `gemm` compares the GEMM with OpenBLAS, `targets` times the performance issue's shapes, anything else goes to BenchmarkDotNet's switcher.
+// `quick` prints the throughput table without BenchmarkDotNet, `gemm` compares the GEMM with OpenBLAS, `targets` times the performance issue's shapes (`quick` and `targets` take `--threads N`), anything else goes to BenchmarkDotNet's switcher.
 using System.Runtime.Intrinsics;
 using BenchmarkDotNet.Running;
 using FastRnn.Bench;

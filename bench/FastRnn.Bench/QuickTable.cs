@@ -3,23 +3,28 @@
 using System.Globalization;
 using FastRnn.Cli;
 using FastRnn.Cli.Benchmarking;
+using FastRnn.Threading;
 
 namespace FastRnn.Bench;
 
 internal static class QuickTable
 {
-    /// <summary>The table for B=16, I=H=128. Option: <c>--seconds X</c> measures each pass for X seconds (default 0.25).</summary>
+    /// <summary>
+    /// The table for B=16, I=H=128. Options: <c>--seconds X</c> measures each pass for X seconds (default 0.25);
+    /// <c>--threads N</c> runs the layers on a worker pool of N threads (default 1: no pool).
+    /// </summary>
     public static void Run(ReadOnlySpan<string> args)
     {
         const int B = 16, H = 128, I = 128;
         double seconds = args.IndexOf("--seconds") is int at and >= 0 && at + 1 < args.Length ? double.Parse(args[at + 1], CultureInfo.InvariantCulture) : Timing.DefaultSeconds;
-        Console.WriteLine($"Training step = forward + BPTT (incl. dX); B={B}, I={I}, H={H}; 1 thread; medians");
+        using WorkerPool? pool = CreatePool(args, out int threads);
+        Console.WriteLine($"Training step = forward + BPTT (incl. dX); B={B}, I={I}, H={H}; {Threads(threads)}; medians");
         Console.WriteLine($"{"cell",-6} {"T",5} {"fwd ms",9} {"step ms",9} {"tokens/s",11} {"fwd GF/s",9} {"step GF/s",10} {"bytes/step",11}");
         foreach (CellKind cell in CellNames.All)
         {
             foreach (int t in Throughput.DefaultSequenceLengths)
             {
-                ThroughputResult r = Throughput.Measure(cell, t, B, I, H, seconds);
+                ThroughputResult r = Throughput.Measure(cell, t, B, I, H, seconds, pool: pool);
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"{cell,-6} {t,5} {r.ForwardSeconds * 1e3,9:F3} {r.StepSeconds * 1e3,9:F3} {r.StepTokensPerSecond,11:N0} {r.ForwardGflops,9:F1} {r.StepGflops,10:F1} {r.BytesPerStep,11}"));
             }
@@ -31,19 +36,21 @@ internal static class QuickTable
 
     /// <summary>
     /// The performance issue's shapes for every cell: forward and training-step GFLOP/s. Options: <c>--tsv</c> prints
-    /// tab-separated lines (T, B, I, H, cell, fwd_ms, step_ms) for bench/compare; <c>--shape N</c> runs only shape N.
+    /// tab-separated lines (T, B, I, H, cell, fwd_ms, step_ms) for bench/compare; <c>--shape N</c> runs only shape N;
+    /// <c>--threads N</c> runs the layers on a worker pool of N threads (default 1: no pool).
     /// </summary>
     public static void RunTargets(ReadOnlySpan<string> args)
     {
         bool tsv = args.Contains("--tsv");
-        int only = args.IndexOf("--shape") is int at and >= 0 && at + 1 < args.Length ? int.Parse(args[at + 1], CultureInfo.InvariantCulture) : -1;
+        int only = Option(args, "--shape", -1);
+        using WorkerPool? pool = CreatePool(args, out int threads);
         if (tsv)
         {
             Console.WriteLine("T\tB\tI\tH\tcell\tfwd_ms\tstep_ms");
         }
         else
         {
-            Console.WriteLine("Training step = forward + BPTT (incl. dX); 1 thread; GFLOP/s from medians (forward 2*T*B*G*H*(I+H), step 3x)");
+            Console.WriteLine($"Training step = forward + BPTT (incl. dX); {Threads(threads)}; GFLOP/s from medians (forward 2*T*B*G*H*(I+H), step 3x)");
             Console.WriteLine($"{"shape (T, B, I, H)",-22} {"cell",-6} {"fwd ms",9} {"step ms",9} {"fwd GF/s",9} {"step GF/s",10}");
         }
 
@@ -59,7 +66,7 @@ internal static class QuickTable
             (int t, int b, int i, int h) = TargetShapes[index];
             foreach (CellKind cell in CellNames.All)
             {
-                var layer = new BenchLayer(cell, t, b, i, h);
+                var layer = new BenchLayer(cell, t, b, i, h, pool: pool);
                 double forward = Timing.Median(layer.Forward);
                 double step = Timing.Median(layer.TrainingStep);
                 double flops = Flops.Forward(t, b, i, h, layer.GateCount);
@@ -69,4 +76,16 @@ internal static class QuickTable
             }
         }
     }
+
+    /// <summary>A pool for <c>--threads N</c> (N &gt; 1), else none: the layers then run on the calling thread.</summary>
+    private static WorkerPool? CreatePool(ReadOnlySpan<string> args, out int threads)
+    {
+        threads = Math.Max(1, Option(args, "--threads", 1));
+        return threads > 1 ? new WorkerPool(threads) : null;
+    }
+
+    private static string Threads(int threads) => threads == 1 ? "1 thread" : $"{threads} threads (worker pool; fewer where the shape is too small)";
+
+    private static int Option(ReadOnlySpan<string> args, string name, int fallback)
+        => args.IndexOf(name) is int at and >= 0 && at + 1 < args.Length ? int.Parse(args[at + 1], CultureInfo.InvariantCulture) : fallback;
 }

@@ -6,7 +6,7 @@ namespace FastRnn.Cli;
 
 /// <summary>The options every command has (<c>--seed</c>, <c>--threads</c>, <c>--out</c>), validated.</summary>
 /// <param name="Seed">Seed for everything random the command does.</param>
-/// <param name="Threads">Worker threads, at least 1 (carried for the threaded kernels; today they run on one).</param>
+/// <param name="Threads">Worker threads, at least 1: the size of the <see cref="Threading.WorkerPool"/> a command runs layers on (<c>bench</c>).</param>
 /// <param name="OutputDirectory">Where the command writes files; created by <see cref="CommandContext.OutputPath"/> on first use.</param>
 public sealed record CommonSettings(int Seed, int Threads, string OutputDirectory);
 

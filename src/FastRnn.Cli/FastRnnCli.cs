@@ -28,7 +28,8 @@ public static class FastRnnCli
     private const int RedirectedWidth = 160;
 
     /// <summary>The commands, in help order. Adding a command: write a <see cref="CliCommand"/> and list it here.</summary>
-    internal static IReadOnlyList<CliCommand> CreateCommands() => [new BenchCommand(), new PlotCommand(), new DemoCommand()];
+    internal static IReadOnlyList<CliCommand> CreateCommands() =>
+        [new BenchCommand(), new PlotCommand(), new DemoCommand(), new TrainCommand(), new SampleCommand(), new GradFlowCommand(), new RunCommand()];
 
     /// <summary>Runs <c>fastrnn</c> with <paramref name="args"/> (without the program name) and returns the exit code.</summary>
     /// <param name="args">The arguments.</param>

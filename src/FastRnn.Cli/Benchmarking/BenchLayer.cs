@@ -2,6 +2,7 @@
 // One layer with seeded data and preallocated buffers: the unit every throughput measurement times (the `fastrnn bench`
 // table, and bench/FastRnn.Bench's BenchmarkDotNet suites and quick table).
 using FastRnn.Layers;
+using FastRnn.Threading;
 
 namespace FastRnn.Cli.Benchmarking;
 
@@ -24,7 +25,8 @@ public sealed class BenchLayer
     /// <param name="inputSize">I.</param>
     /// <param name="hiddenSize">H.</param>
     /// <param name="seed">Seed of the parameters; the data uses the next one.</param>
-    public BenchLayer(CellKind cell, int sequenceLength, int batchSize, int inputSize, int hiddenSize, int seed = 1)
+    /// <param name="pool">Worker threads for the layer's passes, or <see langword="null"/> for the calling thread alone.</param>
+    public BenchLayer(CellKind cell, int sequenceLength, int batchSize, int inputSize, int hiddenSize, int seed = 1, WorkerPool? pool = null)
     {
         var store = new ParameterStore();
         _layer = cell switch
@@ -35,7 +37,7 @@ public sealed class BenchLayer
         };
         _t = sequenceLength;
         _b = batchSize;
-        _workspace = _layer.CreateWorkspace(sequenceLength, batchSize);
+        _workspace = _layer.CreateWorkspace(sequenceLength, batchSize, pool);
         var random = new Random(seed + 1);
         _x = Values(random, sequenceLength * batchSize * inputSize);
         _dOutput = Values(random, sequenceLength * batchSize * hiddenSize);

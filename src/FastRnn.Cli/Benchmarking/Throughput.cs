@@ -1,5 +1,7 @@
 // Legend: T time steps, B batch, I input size, H hidden size, G gates.
 // The quick throughput measurement per (cell, T): what `fastrnn bench` and bench/FastRnn.Bench's `quick` print.
+using FastRnn.Threading;
+
 namespace FastRnn.Cli.Benchmarking;
 
 /// <summary>One measured case: forward and training-step medians of one layer shape, and bytes allocated per step.</summary>
@@ -11,7 +13,7 @@ namespace FastRnn.Cli.Benchmarking;
 /// <param name="GateCount">G.</param>
 /// <param name="ForwardSeconds">Median time of one forward pass.</param>
 /// <param name="StepSeconds">Median time of one training step (forward + BPTT incl. dX).</param>
-/// <param name="BytesPerStep">Bytes the calling thread allocated during one training step after warm-up (0 expected).</param>
+/// <param name="BytesPerStep">Bytes the process allocated during one training step after warm-up, worker threads included (0 expected).</param>
 public readonly record struct ThroughputResult(
     CellKind Cell, int SequenceLength, int BatchSize, int InputSize, int HiddenSize, int GateCount,
     double ForwardSeconds, double StepSeconds, long BytesPerStep)
@@ -43,14 +45,16 @@ public static class Throughput
     /// warm-up (see <see cref="Timing.Median"/>), then counts the bytes one more step allocates.
     /// </summary>
     public static ThroughputResult Measure(
-        CellKind cell, int sequenceLength, int batchSize, int inputSize, int hiddenSize, double seconds = Timing.DefaultSeconds, int seed = 1)
+        CellKind cell, int sequenceLength, int batchSize, int inputSize, int hiddenSize, double seconds = Timing.DefaultSeconds, int seed = 1, WorkerPool? pool = null)
     {
-        var layer = new BenchLayer(cell, sequenceLength, batchSize, inputSize, hiddenSize, seed);
+        var layer = new BenchLayer(cell, sequenceLength, batchSize, inputSize, hiddenSize, seed, pool);
         double forward = Timing.Median(layer.Forward, seconds);
         double step = Timing.Median(layer.TrainingStep, seconds);
-        long before = GC.GetAllocatedBytesForCurrentThread();
+
+        // Process-wide, so that a pool's workers count too.
+        long before = GC.GetTotalAllocatedBytes(precise: true);
         layer.TrainingStep();
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        long allocated = GC.GetTotalAllocatedBytes(precise: true) - before;
         return new ThroughputResult(cell, sequenceLength, batchSize, inputSize, hiddenSize, layer.GateCount, forward, step, allocated);
     }
 }

@@ -5,6 +5,7 @@ using System.CommandLine;
 using System.Globalization;
 using FastRnn.Cli.Benchmarking;
 using FastRnn.Cli.Output;
+using FastRnn.Threading;
 using Spectre.Console;
 
 namespace FastRnn.Cli.Commands;
@@ -34,7 +35,9 @@ internal sealed class BenchCommand() : CliCommand("bench", "Throughput table per
         }
 
         IAnsiConsole console = context.Console;
-        console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Training step = forward + BPTT (incl. dX); B={b}, I={i}, H={h}; 1 thread (the kernels do not use --threads yet)"));
+        using WorkerPool? pool = context.Threads > 1 ? new WorkerPool(context.Threads) : null;
+        string threads = context.Threads == 1 ? "1 thread" : $"{context.Threads} threads (worker pool; fewer where the shape is too small)";
+        console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Training step = forward + BPTT (incl. dX); B={b}, I={i}, H={h}; {threads}"));
         console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Medians over ~{seconds} s per pass; GFLOP/s counts forward 2*T*B*G*H*(I+H), step 3x"));
 
         var table = new CliTable()
@@ -55,7 +58,7 @@ internal sealed class BenchCommand() : CliCommand("bench", "Throughput table per
             {
                 foreach (int t in lengths)
                 {
-                    ThroughputResult r = Throughput.Measure(cell, t, b, i, h, seconds, context.Seed);
+                    ThroughputResult r = Throughput.Measure(cell, t, b, i, h, seconds, context.Seed, pool);
                     table.AddRow(CellNames.Name(cell), Invariant(t), CliTable.Number(r.ForwardTokensPerSecond), CliTable.Number(r.StepTokensPerSecond),
                         CliTable.Number(r.StepGflops, 1), Invariant(r.BytesPerStep));
                     raw.AddRow(CellNames.Name(cell), Invariant(t), Invariant(b), Invariant(i), Invariant(h),

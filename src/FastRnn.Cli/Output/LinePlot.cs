@@ -43,6 +43,9 @@ public sealed class LinePlot
     /// <summary>Log-scale Y: ticks at powers of ten; points with y &lt;= 0 are left out.</summary>
     public bool LogY { get; init; }
 
+    /// <summary>Where the legend sits inside the plot area; pick the corner the data leaves empty.</summary>
+    public Alignment LegendAlignment { get; init; } = Alignment.UpperRight;
+
     /// <summary>Width of the PNG in pixels.</summary>
     public int Width { get; init; } = 800;
 
@@ -117,7 +120,7 @@ public sealed class LinePlot
         plot.YLabel(YLabel);
         if (_series.Count > 0)
         {
-            plot.ShowLegend(Alignment.UpperRight);
+            plot.ShowLegend(LegendAlignment);
         }
 
         return plot;

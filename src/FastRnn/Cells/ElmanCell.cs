@@ -28,43 +28,47 @@ internal readonly struct ElmanCell<TActivation>(TActivation activation) : IRecur
         where TOps : struct, IVectorOps<TVector>
         where TVector : struct
     {
-        nint H = step.Hidden;
+        nint H = step.Hidden, end = step.UnitEnd;
         ref float bias = ref MemoryMarshal.GetReference(step.Bias);
         for (nint r = 0; r < step.Rows; r++)
         {
             ref float z = ref Unsafe.Add(ref MemoryMarshal.GetReference(step.Gates), r * H);
             ref float h = ref Unsafe.Add(ref MemoryMarshal.GetReference(step.H), r * H);
-            nint k = 0;
-            for (; k <= H - TOps.Count; k += TOps.Count)
+            nint k = step.UnitStart;
+            for (; k <= end - TOps.Count; k += TOps.Count)
             {
                 ForwardAt<TOps, TVector>(ref z, ref bias, ref h, k);
             }
 
-            for (; k < H; k++)
+            for (; k < end; k++)
             {
                 ForwardAt<OpsScalar, float>(ref z, ref bias, ref h, k);
             }
         }
     }
 
-    // The rows are contiguous and the derivative needs no bias, so one loop covers the step.
+    // Row by row over [UnitStart, UnitEnd), like the forward step: one loop over all rows * H floats would put a unit
+    // in a vector lane on one thread and in the scalar tail of a worker's slice, and the two need not round alike.
     public void Run<TOps, TVector>(in BackwardStep step)
         where TOps : struct, IVectorOps<TVector>
         where TVector : struct
     {
-        int count = step.Rows * step.Hidden;
-        ref float h = ref MemoryMarshal.GetReference(step.H);
-        ref float dh = ref MemoryMarshal.GetReference(step.Dh);
-        ref float dz = ref MemoryMarshal.GetReference(step.DGates);
-        nint k = 0;
-        for (; k <= count - TOps.Count; k += TOps.Count)
+        nint H = step.Hidden, end = step.UnitEnd;
+        for (nint r = 0; r < step.Rows; r++)
         {
-            BackwardAt<TOps, TVector>(ref h, ref dh, ref dz, k);
-        }
+            ref float h = ref Unsafe.Add(ref MemoryMarshal.GetReference(step.H), r * H);
+            ref float dh = ref Unsafe.Add(ref MemoryMarshal.GetReference(step.Dh), r * H);
+            ref float dz = ref Unsafe.Add(ref MemoryMarshal.GetReference(step.DGates), r * H);
+            nint k = step.UnitStart;
+            for (; k <= end - TOps.Count; k += TOps.Count)
+            {
+                BackwardAt<TOps, TVector>(ref h, ref dh, ref dz, k);
+            }
 
-        for (; k < count; k++)
-        {
-            BackwardAt<OpsScalar, float>(ref h, ref dh, ref dz, k);
+            for (; k < end; k++)
+            {
+                BackwardAt<OpsScalar, float>(ref h, ref dh, ref dz, k);
+            }
         }
     }
 

@@ -33,7 +33,7 @@ internal readonly struct GruCell : IRecurrentCell, IVectorKernel<ForwardStep>, I
         where TOps : struct, IVectorOps<TVector>
         where TVector : struct
     {
-        nint H = step.Hidden;
+        nint H = step.Hidden, end = step.UnitEnd;
         ref float gates = ref MemoryMarshal.GetReference(step.Gates);
         ref float projection = ref MemoryMarshal.GetReference(step.RecurrentProjection);
         ref float bHn = ref Unsafe.Add(ref MemoryMarshal.GetReference(step.RecurrentBias), N * H);
@@ -45,13 +45,13 @@ internal readonly struct GruCell : IRecurrentCell, IVectorKernel<ForwardStep>, I
         {
             ref float gatesRow = ref Unsafe.Add(ref gates, r * 3 * H);
             ref float projectionRow = ref Unsafe.Add(ref projection, r * 3 * H);
-            nint row = r * H, k = 0;
-            for (; k <= H - TOps.Count; k += TOps.Count)
+            nint row = r * H, k = step.UnitStart;
+            for (; k <= end - TOps.Count; k += TOps.Count)
             {
                 ForwardAt<TOps, TVector>(H, ref gatesRow, ref projectionRow, ref bias, ref bHn, ref hn, ref hPrev, ref h, row, k);
             }
 
-            for (; k < H; k++)
+            for (; k < end; k++)
             {
                 ForwardAt<OpsScalar, float>(H, ref gatesRow, ref projectionRow, ref bias, ref bHn, ref hn, ref hPrev, ref h, row, k);
             }
@@ -79,7 +79,7 @@ internal readonly struct GruCell : IRecurrentCell, IVectorKernel<ForwardStep>, I
         where TOps : struct, IVectorOps<TVector>
         where TVector : struct
     {
-        nint H = step.Hidden;
+        nint H = step.Hidden, end = step.UnitEnd;
         ref float gates = ref MemoryMarshal.GetReference(step.Gates);
         ref float hn = ref MemoryMarshal.GetReference(step.Saved);
         ref float hPrev = ref MemoryMarshal.GetReference(step.HPrev);
@@ -89,13 +89,13 @@ internal readonly struct GruCell : IRecurrentCell, IVectorKernel<ForwardStep>, I
         ref float direct = ref MemoryMarshal.GetReference(step.DhPrevDirect);
         for (nint r = 0; r < step.Rows; r++)
         {
-            nint gateRow = r * 3 * H, row = r * H, k = 0;
-            for (; k <= H - TOps.Count; k += TOps.Count)
+            nint gateRow = r * 3 * H, row = r * H, k = step.UnitStart;
+            for (; k <= end - TOps.Count; k += TOps.Count)
             {
                 BackwardAt<TOps, TVector>(H, ref Unsafe.Add(ref gates, gateRow), ref Unsafe.Add(ref dx, gateRow), ref Unsafe.Add(ref dhid, gateRow), ref hn, ref hPrev, ref dh, ref direct, row, k);
             }
 
-            for (; k < H; k++)
+            for (; k < end; k++)
             {
                 BackwardAt<OpsScalar, float>(H, ref Unsafe.Add(ref gates, gateRow), ref Unsafe.Add(ref dx, gateRow), ref Unsafe.Add(ref dhid, gateRow), ref hn, ref hPrev, ref dh, ref direct, row, k);
             }

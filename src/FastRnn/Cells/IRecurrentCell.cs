@@ -25,11 +25,31 @@ internal interface IRecurrentCell
     void BackwardStep(in BackwardStep step);
 }
 
+/// <summary>How a parallel pass may split the hidden units among workers.</summary>
+internal static class UnitSlice
+{
+    /// <summary>
+    /// Slice starts are multiples of the widest vector (16 floats): a cell's loop over [start, end) then puts each unit
+    /// in the same vector or scalar tail position as the loop over [0, H) does, so results do not depend on the split.
+    /// </summary>
+    public const int Alignment = 16;
+}
+
 /// <summary>The spans of one forward step; all [B_t, ...] blocks are contiguous rows.</summary>
 internal ref struct ForwardStep
 {
     public int Rows;
     public int Hidden;
+
+    /// <summary>
+    /// The hidden units [UnitStart, UnitEnd) this call computes, at the same offsets within every gate block; all of
+    /// [0, H) on one thread. A worker of a parallel pass takes a slice whose start is a multiple of
+    /// <see cref="UnitSlice.Alignment"/>, so each unit runs in the same vector lane or scalar tail as on one thread.
+    /// </summary>
+    public int UnitStart;
+
+    /// <summary>End (exclusive) of the units this call computes; see <see cref="UnitStart"/>.</summary>
+    public int UnitEnd;
 
     /// <summary>[B_t, G*H] in: the input projection plus (unless separate) W_hh h, without biases; out: what backward needs.</summary>
     public Span<float> Gates;
@@ -57,6 +77,16 @@ internal ref struct BackwardStep
 {
     public int Rows;
     public int Hidden;
+
+    /// <summary>
+    /// The hidden units [UnitStart, UnitEnd) this call computes, at the same offsets within every gate block; all of
+    /// [0, H) on one thread. A worker of a parallel pass takes a slice whose start is a multiple of
+    /// <see cref="UnitSlice.Alignment"/>, so each unit runs in the same vector lane or scalar tail as on one thread.
+    /// </summary>
+    public int UnitStart;
+
+    /// <summary>End (exclusive) of the units this call computes; see <see cref="UnitStart"/>.</summary>
+    public int UnitEnd;
 
     /// <summary>[B_t, H] total dL/dh_t (output gradient plus carried).</summary>
     public ReadOnlySpan<float> Dh;

@@ -29,7 +29,7 @@ internal readonly struct LstmCell : IRecurrentCell, IVectorKernel<ForwardStep>, 
         where TOps : struct, IVectorOps<TVector>
         where TVector : struct
     {
-        nint H = step.Hidden;
+        nint H = step.Hidden, end = step.UnitEnd;
         ref float gates = ref MemoryMarshal.GetReference(step.Gates);
         ref float cPrev = ref MemoryMarshal.GetReference(step.CPrev);
         ref float c = ref MemoryMarshal.GetReference(step.C);
@@ -38,13 +38,13 @@ internal readonly struct LstmCell : IRecurrentCell, IVectorKernel<ForwardStep>, 
         for (nint r = 0; r < step.Rows; r++)
         {
             ref float gatesRow = ref Unsafe.Add(ref gates, r * 4 * H);
-            nint row = r * H, k = 0;
-            for (; k <= H - TOps.Count; k += TOps.Count)
+            nint row = r * H, k = step.UnitStart;
+            for (; k <= end - TOps.Count; k += TOps.Count)
             {
                 ForwardAt<TOps, TVector>(H, ref gatesRow, ref bias, ref cPrev, ref c, ref h, row, k);
             }
 
-            for (; k < H; k++)
+            for (; k < end; k++)
             {
                 ForwardAt<OpsScalar, float>(H, ref gatesRow, ref bias, ref cPrev, ref c, ref h, row, k);
             }
@@ -74,7 +74,7 @@ internal readonly struct LstmCell : IRecurrentCell, IVectorKernel<ForwardStep>, 
         where TOps : struct, IVectorOps<TVector>
         where TVector : struct
     {
-        nint H = step.Hidden;
+        nint H = step.Hidden, end = step.UnitEnd;
         ref float gates = ref MemoryMarshal.GetReference(step.Gates);
         ref float dGates = ref MemoryMarshal.GetReference(step.DGates);
         ref float cPrev = ref MemoryMarshal.GetReference(step.CPrev);
@@ -85,13 +85,13 @@ internal readonly struct LstmCell : IRecurrentCell, IVectorKernel<ForwardStep>, 
         {
             ref float gatesRow = ref Unsafe.Add(ref gates, r * 4 * H);
             ref float dGatesRow = ref Unsafe.Add(ref dGates, r * 4 * H);
-            nint row = r * H, k = 0;
-            for (; k <= H - TOps.Count; k += TOps.Count)
+            nint row = r * H, k = step.UnitStart;
+            for (; k <= end - TOps.Count; k += TOps.Count)
             {
                 BackwardAt<TOps, TVector>(H, ref gatesRow, ref dGatesRow, ref cPrev, ref c, ref dh, ref dcNext, row, k);
             }
 
-            for (; k < H; k++)
+            for (; k < end; k++)
             {
                 BackwardAt<OpsScalar, float>(H, ref gatesRow, ref dGatesRow, ref cPrev, ref c, ref dh, ref dcNext, row, k);
             }

@@ -67,8 +67,10 @@ public abstract class RecurrentLayer
     /// <summary>Creates a workspace for calls with up to <paramref name="maxSequenceLength"/> steps and <paramref name="maxBatchSize"/> sequences.</summary>
     /// <param name="maxSequenceLength">The largest T.</param>
     /// <param name="maxBatchSize">The largest B.</param>
-    public RecurrentWorkspace CreateWorkspace(int maxSequenceLength, int maxBatchSize)
-        => new(maxSequenceLength, maxBatchSize, InputSize, HiddenSize, GateCount);
+    /// <param name="pool">Worker threads for the passes through this workspace, or <see langword="null"/> for the calling
+    /// thread alone; see <see cref="RecurrentWorkspace.Pool"/>.</param>
+    public RecurrentWorkspace CreateWorkspace(int maxSequenceLength, int maxBatchSize, Threading.WorkerPool? pool = null)
+        => new(maxSequenceLength, maxBatchSize, InputSize, HiddenSize, GateCount) { Pool = pool };
 
     /// <summary>Sets every parameter to PyTorch's default, uniform in <c>[-1/sqrt(H), 1/sqrt(H)]</c>, from a seeded generator.</summary>
     /// <param name="seed">Seed; the same seed gives the same parameters.</param>

@@ -112,6 +112,17 @@ public sealed class RecurrentStack
     /// <summary>Whether the cell carries a cell state (LSTM), so <c>c0</c>/<c>c_n</c> apply.</summary>
     public bool HasCellState => Cell == CellKind.Lstm;
 
+    /// <summary>
+    /// The state of the generator that draws the dropout masks (it advances with every training pass that applies
+    /// dropout). Save it with a checkpoint and set it on the rebuilt stack, so a resumed run draws the same masks as an
+    /// uninterrupted one.
+    /// </summary>
+    public ulong DropoutGeneratorState
+    {
+        get => _dropoutState;
+        set => _dropoutState = value;
+    }
+
     /// <summary>The layer of <paramref name="layer"/> and <paramref name="direction"/> (0 forward, 1 reverse).</summary>
     /// <param name="layer">0..L-1.</param>
     /// <param name="direction">0..D-1.</param>
@@ -133,12 +144,14 @@ public sealed class RecurrentStack
     /// <summary>Creates a workspace for calls with up to <paramref name="maxSequenceLength"/> steps and <paramref name="maxBatchSize"/> sequences.</summary>
     /// <param name="maxSequenceLength">The largest T.</param>
     /// <param name="maxBatchSize">The largest B.</param>
-    public StackWorkspace CreateWorkspace(int maxSequenceLength, int maxBatchSize)
+    /// <param name="pool">Worker threads every layer's passes run on, or <see langword="null"/> for the calling thread
+    /// alone (see <see cref="RecurrentWorkspace.Pool"/>); the layers take turns on it.</param>
+    public StackWorkspace CreateWorkspace(int maxSequenceLength, int maxBatchSize, Threading.WorkerPool? pool = null)
     {
         var layers = new RecurrentWorkspace[_layers.Length];
         for (int i = 0; i < layers.Length; i++)
         {
-            layers[i] = _layers[i].CreateWorkspace(maxSequenceLength, maxBatchSize);
+            layers[i] = _layers[i].CreateWorkspace(maxSequenceLength, maxBatchSize, pool);
         }
 
         return new StackWorkspace(this, layers, maxSequenceLength, maxBatchSize);

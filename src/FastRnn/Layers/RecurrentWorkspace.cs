@@ -123,6 +123,18 @@ public sealed class RecurrentWorkspace
     /// <summary>G of the layer this workspace serves.</summary>
     public int GateCount { get; }
 
+    /// <summary>
+    /// The worker pool the passes through this workspace run on, or <see langword="null"/> (the default) for the calling
+    /// thread alone. Outputs and every gradient are bitwise identical with or without a pool, for any number of workers.
+    /// </summary>
+    /// <remarks>
+    /// A pass uses at most one worker per 32 hidden units, and fewer when a time step is too small to pay for a barrier
+    /// (see docs/threading.md); a pass that would get one worker runs on the calling thread without touching the pool, and
+    /// so does a backward pass that records gradient norms (<see cref="RecordGradientNorms"/>).
+    /// Each thread that runs a share keeps its own packing buffers (a GEMM scratch of 512 KiB and its slice of W_hh).
+    /// </remarks>
+    public Threading.WorkerPool? Pool { get; set; }
+
     /// <summary>Bytes held by this workspace.</summary>
     public long SizeInBytes => ((long)_buffer.Length * sizeof(float)) + (sizeof(int) * ((2L * MaxBatchSize) + (3L * (MaxSequenceLength + 1))))
         + ((long)(_hiddenSquares.Length + _cellSquares.Length) * sizeof(double)) + ((long)(_hiddenNorms.Length + _cellNorms.Length) * sizeof(float));
@@ -186,6 +198,14 @@ public sealed class RecurrentWorkspace
     internal int[] BatchAt { get; }
     internal int[] RowStart { get; }
     internal int[] Counts { get; }
+
+    /// <summary>Test hook: use every worker the hidden size allows (one per 16 units), ignoring the step-size rule.</summary>
+    internal bool UseAllWorkers { get; set; }
+
+    // The parallel passes' work objects, made on first use and reused (one per cell type).
+    internal object? ParallelForward { get; set; }
+
+    internal object? ParallelBackward { get; set; }
 
     // What the last forward pass recorded, for its backward.
     internal RecurrentLayer? Owner { get; private set; }

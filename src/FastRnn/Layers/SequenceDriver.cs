@@ -3,7 +3,8 @@
 //
 // The time loop shared by every cell (oneDNN's grid driver): hoisted input GEMM, then per step the recurrent
 // GEMM fused with the cell's pointwise step; backward in reverse time, then the weight and input gradients as
-// big GEMMs over all steps at once. See RecurrentWorkspace for the packed layout.
+// big GEMMs over all steps at once. See RecurrentWorkspace for the packed layout. With a worker pool on the
+// workspace, a pass of a large enough shape runs on ParallelSequenceDriver instead, with bitwise identical results.
 using System.Numerics.Tensors;
 using FastRnn.Cells;
 using FastRnn.Diagnostics;
@@ -107,6 +108,13 @@ internal static class SequenceDriver
     internal static void Forward<TCell>(TCell cell, RecurrentWorkspace ws, bool reverse, in LayerWeights w, ReadOnlySpan<float> x, int T, int B, Span<float> output, in SequenceStates states)
         where TCell : struct, IRecurrentCell
     {
+        int workers = ParallelSequenceDriver.PlanWorkers(ws, TCell.GateCount, B);
+        if (workers > 1)
+        {
+            ParallelSequenceDriver.Forward(cell, ws, reverse, w, x, T, B, output, states, workers);
+            return;
+        }
+
         int I = ws.InputSize, H = ws.HiddenSize, GH = TCell.GateCount * H;
         int steps = ws.Steps, N = ws.TotalRows;
         int[] order = ws.Order, batchAt = ws.BatchAt, rowStart = ws.RowStart;
@@ -170,6 +178,8 @@ internal static class SequenceDriver
             {
                 Rows = rows,
                 Hidden = H,
+                UnitStart = 0,
+                UnitEnd = H,
                 Gates = gatesS,
                 Bias = bias,
                 RecurrentProjection = projection.IsEmpty ? default : projection[..(rows * GH)],
@@ -213,6 +223,14 @@ internal static class SequenceDriver
     internal static void Backward<TCell>(TCell cell, RecurrentWorkspace ws, bool reverse, in LayerWeights w, in SequenceGradients g, in WeightGradients dw)
         where TCell : struct, IRecurrentCell
     {
+        // Recording gradient norms sums whole rows of dh in one order: that pass stays on this thread.
+        int workers = ws.RecordGradientNorms ? 1 : ParallelSequenceDriver.PlanWorkers(ws, TCell.GateCount, ws.BatchSize);
+        if (workers > 1)
+        {
+            ParallelSequenceDriver.Backward(cell, ws, reverse, w, g, dw, workers);
+            return;
+        }
+
         int I = ws.InputSize, H = ws.HiddenSize, GH = TCell.GateCount * H;
         int T = ws.SequenceLength, B = ws.BatchSize, steps = ws.Steps, N = ws.TotalRows;
         int[] order = ws.Order, batchAt = ws.BatchAt, rowStart = ws.RowStart;
@@ -272,6 +290,8 @@ internal static class SequenceDriver
             {
                 Rows = rows,
                 Hidden = H,
+                UnitStart = 0,
+                UnitEnd = H,
                 Dh = dhS,
                 DcNext = dcNext.IsEmpty ? default : dcNext[..(rows * H)],
                 Gates = gates.Slice(rowStart[s] * GH, rows * GH),

@@ -79,8 +79,10 @@ public sealed class SequenceModel
     /// <summary>Creates a workspace for batches of up to <paramref name="maxSequenceLength"/> x <paramref name="maxBatchSize"/> tokens.</summary>
     /// <param name="maxSequenceLength">The largest T.</param>
     /// <param name="maxBatchSize">The largest B.</param>
-    public SequenceModelWorkspace CreateWorkspace(int maxSequenceLength, int maxBatchSize) =>
-        new(this, maxSequenceLength, maxBatchSize);
+    /// <param name="pool">Worker threads the recurrent layers run on, or <see langword="null"/> for the calling thread alone
+    /// (see <see cref="Layers.RecurrentWorkspace.Pool"/>).</param>
+    public SequenceModelWorkspace CreateWorkspace(int maxSequenceLength, int maxBatchSize, Threading.WorkerPool? pool = null) =>
+        new(this, maxSequenceLength, maxBatchSize, pool);
 
     /// <summary>Runs the model and the loss, and keeps what <see cref="Backward"/> needs.</summary>
     /// <param name="tokens">[T, B] token ids, time-major; ids past a sequence's length are not read.</param>

@@ -6,7 +6,7 @@ namespace FastRnn.Training;
 /// <summary>Everything one <see cref="SequenceModel"/> forward pass keeps for its backward pass; sized once, never resized.</summary>
 public sealed class SequenceModelWorkspace
 {
-    internal SequenceModelWorkspace(SequenceModel owner, int maxSequenceLength, int maxBatchSize)
+    internal SequenceModelWorkspace(SequenceModel owner, int maxSequenceLength, int maxBatchSize, Threading.WorkerPool? pool)
     {
         ThrowHelper.ThrowIfNotPositive(maxSequenceLength);
         ThrowHelper.ThrowIfNotPositive(maxBatchSize);
@@ -16,7 +16,7 @@ public sealed class SequenceModelWorkspace
         int tokens = checked(maxSequenceLength * maxBatchSize);
         int E = owner.Options.EmbeddingSize, DH = owner.Stack.OutputSize, C = owner.Options.ClassCount;
         int rows = owner.Options.Output == SequenceOutput.LastStep ? maxBatchSize : tokens;
-        Stack = owner.Stack.CreateWorkspace(maxSequenceLength, maxBatchSize);
+        Stack = owner.Stack.CreateWorkspace(maxSequenceLength, maxBatchSize, pool);
         Tokens = new int[tokens];
         Lengths = new int[maxBatchSize];
         TokenMask = new bool[tokens];

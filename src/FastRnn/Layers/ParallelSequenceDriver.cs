@@ -1,0 +1,631 @@
+// Legend: T time steps, B batch, I input size, H hidden size, G gates, N = sum of lengths (packed rows),
+// s processing step, j sorted batch position, P workers, [u0, u1) a worker's hidden units (U = u1 - u0).
+//
+// SequenceDriver's passes on a WorkerPool, weight-stationary (DeepCPU): worker p owns the hidden units [u0, u1), all G
+// gates of them, for the whole pass. It packs its own slice of W_hh once (so the slice lives in its core's cache for
+// every step), computes its columns of the input projection, and in each step its columns of the recurrent GEMM and
+// the pointwise step of its units. The workers meet at one barrier per step:
+//   forward : GEMM(own cols of all G gates) -> cell(own units) -> barrier  (the next GEMM reads all of h_t)
+//   backward: cell(own units) -> barrier -> dhNext[:, own units] = dG[:, all G*H] * W_hh[:, own units]
+//             (the next step's cell needs only its own columns of dhNext; no barrier at a TBPTT cut)
+// The weight-gradient GEMMs, dX and the gathers and scatters are split by output rows or columns.
+//
+// Determinism: every output element is computed by one worker with the same operations in the same order as on one
+// thread. The GEMM reduces each element over k ascending in the same KC blocks whatever the tile (and stores with
+// beta 0 or 1 round alike in full and edge tiles); a worker's units start at a multiple of the widest vector, so the
+// cells put each unit in the same vector or scalar-tail position; column sums run over rows in the same order.
+//
+// Caller spans cross threads as pointers: each is pinned (fixed) for the whole run, and Run returns only after every
+// worker has finished with them.
+using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
+using FastRnn.Cells;
+using FastRnn.Kernels;
+using FastRnn.Threading;
+
+namespace FastRnn.Layers;
+
+internal static unsafe class ParallelSequenceDriver
+{
+    /// <summary>
+    /// Per-step multiply-adds (B*G*H*H) each worker needs to beat the barrier and wake-up costs. Measured on Zen 4 (2
+    /// cores): below about 32K per worker a second worker does not pay (docs/threading.md).
+    /// </summary>
+    internal const long MinStepWorkPerWorker = 32 * 1024;
+
+    /// <summary>Hidden units per worker at least, outside the test hook: a 32-wide GEMM panel.</summary>
+    internal const int MinUnitsPerWorker = 32;
+
+    /// <summary>How many workers a pass of this shape uses; 1 means the single-threaded driver.</summary>
+    internal static int PlanWorkers(RecurrentWorkspace ws, int gateCount, int batch)
+    {
+        WorkerPool? pool = ws.Pool;
+        if (pool is null || pool.DegreeOfParallelism == 1)
+        {
+            return 1;
+        }
+
+        int H = ws.HiddenSize;
+        if (ws.UseAllWorkers)
+        {
+            return Math.Min(pool.DegreeOfParallelism, (H + UnitSlice.Alignment - 1) / UnitSlice.Alignment);
+        }
+
+        long stepWork = (long)batch * gateCount * H * H;
+        long byWork = Math.Max(1, stepWork / MinStepWorkPerWorker);
+        int byUnits = Math.Max(1, H / MinUnitsPerWorker);
+        return (int)Math.Min(pool.DegreeOfParallelism, Math.Min(byWork, byUnits));
+    }
+
+    // x: [T, B, I]  output: [T, B, H]
+    internal static void Forward<TCell>(TCell cell, RecurrentWorkspace ws, bool reverse, in LayerWeights w, ReadOnlySpan<float> x, int T, int B, Span<float> output, in SequenceStates states, int workers)
+        where TCell : struct, IRecurrentCell
+    {
+        var work = ws.ParallelForward as ForwardWork<TCell>;
+        if (work is null)
+        {
+            work = new ForwardWork<TCell>();
+            ws.ParallelForward = work;
+        }
+
+        fixed (float* px = x, pOutput = output, pH0 = states.H0, pC0 = states.C0, pHN = states.HN, pCN = states.CN)
+        fixed (float* pWeightIh = w.WeightIh, pWeightHh = w.WeightHh, pBiasIh = w.BiasIh, pBiasHh = w.BiasHh)
+        {
+            work.Pool = ws.Pool!;
+            work.Workspace = ws;
+            work.Cell = cell;
+            work.Reverse = reverse;
+            work.T = T;
+            work.B = B;
+            work.Workers = workers;
+            work.X = px;
+            work.Output = pOutput;
+            work.H0 = pH0;
+            work.C0 = pC0;
+            work.HN = pHN;
+            work.CN = pCN;
+            work.WeightIh = pWeightIh;
+            work.WeightHh = pWeightHh;
+            work.BiasIh = pBiasIh;
+            work.BiasHh = pBiasHh;
+            try
+            {
+                work.Pool.Run(work, workers);
+            }
+            finally
+            {
+                work.Release();
+            }
+        }
+    }
+
+    // dOutput: [T, B, H] or empty  dhN, dcN: [B, H] or empty  dX: [T, B, I] or empty  dh0, dc0: [B, H] or empty
+    internal static void Backward<TCell>(TCell cell, RecurrentWorkspace ws, bool reverse, in LayerWeights w, in SequenceGradients g, in WeightGradients dw, int workers)
+        where TCell : struct, IRecurrentCell
+    {
+        var work = ws.ParallelBackward as BackwardWork<TCell>;
+        if (work is null)
+        {
+            work = new BackwardWork<TCell>();
+            ws.ParallelBackward = work;
+        }
+
+        fixed (float* pDOutput = g.DOutput, pDhN = g.DhN, pDcN = g.DcN, pDX = g.DX, pDh0 = g.Dh0, pDc0 = g.Dc0)
+        fixed (float* pWeightIh = w.WeightIh, pWeightHh = w.WeightHh)
+        fixed (float* pDWeightIh = dw.WeightIh, pDWeightHh = dw.WeightHh, pDBiasIh = dw.BiasIh, pDBiasHh = dw.BiasHh)
+        {
+            work.Pool = ws.Pool!;
+            work.Workspace = ws;
+            work.Cell = cell;
+            work.Reverse = reverse;
+            work.Workers = workers;
+            work.TruncationWindow = g.TruncationWindow;
+            work.DOutput = pDOutput;
+            work.DhN = pDhN;
+            work.DcN = pDcN;
+            work.DX = pDX;
+            work.Dh0 = pDh0;
+            work.Dc0 = pDc0;
+            work.WeightIh = pWeightIh;
+            work.WeightHh = pWeightHh;
+            work.DWeightIh = pDWeightIh;
+            work.DWeightHh = pDWeightHh;
+            work.DBiasIh = pDBiasIh;
+            work.DBiasHh = pDBiasHh;
+            try
+            {
+                work.Pool.Run(work, workers);
+            }
+            finally
+            {
+                work.Release();
+            }
+        }
+    }
+
+    /// <summary>A pinned span, or empty when the caller passed none.</summary>
+    private static Span<float> View(float* pointer, int length) => pointer == null ? default : new Span<float>(pointer, length);
+
+    /// <summary>Time index of sorted position j at processing step s.</summary>
+    private static int TimeIndex(RecurrentWorkspace ws, bool reverse, int s, int j) => reverse ? ws.SortedLengths[j] - 1 - s : s;
+
+    /// <summary>Floats of a packed slice of U columns over K rows: whole 32-wide panels.</summary>
+    private static int PackedSliceLength(int k, int units) => k * Gemm.RoundUpToPanel(units);
+
+    // Columns [u0, u0 + U) of rows j < B: destination[j] = source[order[j]], or 0 when source is empty.
+    private static void GatherColumns(ReadOnlySpan<float> source, Span<float> destination, int[] order, int B, int H, int u0, int units)
+    {
+        for (int j = 0; j < B; j++)
+        {
+            Span<float> row = destination.Slice((j * H) + u0, units);
+            if (source.IsEmpty)
+            {
+                row.Clear();
+            }
+            else
+            {
+                source.Slice((order[j] * H) + u0, units).CopyTo(row);
+            }
+        }
+    }
+
+    /// <summary>The forward pass's shared state; fields are set by the caller before each run.</summary>
+    private sealed class ForwardWork<TCell> : IParallelWork
+        where TCell : struct, IRecurrentCell
+    {
+        public WorkerPool Pool = null!;
+        public RecurrentWorkspace Workspace = null!;
+        public TCell Cell;
+        public bool Reverse;
+        public int T, B, Workers;
+        public float* X, Output, H0, C0, HN, CN, WeightIh, WeightHh, BiasIh, BiasHh;
+
+        public void Release()
+        {
+            X = Output = H0 = C0 = HN = CN = WeightIh = WeightHh = BiasIh = BiasHh = null;
+            Workspace = null!;
+        }
+
+        public void Execute(int worker)
+        {
+            RecurrentWorkspace ws = Workspace;
+            int T = this.T, B = this.B, I = ws.InputSize, H = ws.HiddenSize, GH = TCell.GateCount * H;
+            int steps = ws.Steps, N = ws.TotalRows;
+            bool separate = TCell.HasSeparateRecurrentProjection;
+            int[] order = ws.Order, batchAt = ws.BatchAt, rowStart = ws.RowStart;
+            (int u0, int u1) = Partition.Blocks(worker, Workers, H, UnitSlice.Alignment);
+            int units = u1 - u0;
+
+            // Shared: x [T, B, I]  output [T, B, H]  weights as in LayerWeights. Workspace segments as in SequenceDriver.
+            ReadOnlySpan<float> x = View(X, T * B * I), weightIh = View(WeightIh, GH * ws.InputSize), weightHh = View(WeightHh, GH * H);
+            ReadOnlySpan<float> biasIh = View(BiasIh, GH), biasHh = View(BiasHh, GH);
+            Span<float> output = View(Output, T * B * H);
+            Span<float> xPacked = ws.Segment(ws.XPackedOffset, N * I);
+            Span<float> gates = ws.Segment(ws.GatesOffset, N * GH);
+            Span<float> hs = ws.Segment(ws.StatesOffset, (B + N) * H);
+            Span<float> cs = TCell.HasCellState ? ws.Segment(ws.CellsOffset, (B + N) * H) : default;
+            Span<float> saved = separate ? ws.Segment(ws.SavedOffset, N * H) : default;
+            Span<float> projection = separate ? ws.Segment(ws.ProjectionOffset, B * GH) : default;
+            Span<float> bias = ws.Segment(ws.BiasOffset, GH);
+
+            // Phase 1 (steps [s0, s1) of the gather; own units of everything else).
+            // xPacked[rowStart[s] + j] = x[t, order[j]]
+            (int s0, int s1) = Partition.Even(worker, Workers, steps);
+            for (int s = s0; s < s1; s++)
+            {
+                for (int j = 0; j < batchAt[s]; j++)
+                {
+                    int t = TimeIndex(ws, Reverse, s, j);
+                    x.Slice(((t * B) + order[j]) * I, I).CopyTo(xPacked.Slice((rowStart[s] + j) * I, I));
+                }
+            }
+
+            // bias = b_ih + b_hh (GRU's n block: b_in alone; b_hn goes with W_hn h), own units of each gate.
+            for (int g = 0; g < TCell.GateCount; g++)
+            {
+                int at = (g * H) + u0;
+                TensorPrimitives.Add(biasIh.Slice(at, units), biasHh.Slice(at, units), bias.Slice(at, units));
+            }
+
+            if (separate)
+            {
+                biasIh.Slice(GH - H + u0, units).CopyTo(bias.Slice(GH - H + u0, units));
+            }
+
+            // Slot 0: h0 (c0) in sorted order.
+            GatherColumns(View(H0, B * H), hs, order, B, H, u0, units);
+            if (TCell.HasCellState)
+            {
+                GatherColumns(View(C0, B * H), cs, order, B, H, u0, units);
+            }
+
+            // This worker's W_hh^T [H, U] for each gate, packed here so it stays in this core's cache: [G][H][U].
+            int sliceLength = PackedSliceLength(H, units);
+            Span<float> packed = WorkerBuffers.PackedWeights(TCell.GateCount * sliceLength);
+            for (int g = 0; g < TCell.GateCount; g++)
+            {
+                Gemm.PackColumns(MatrixOp.Transpose, H, (g * H) + u0, units, weightHh, H, packed.Slice(g * sliceLength, sliceLength));
+            }
+
+            Pool.Barrier(worker);
+
+            // Phase 2: gates[N, own columns of each gate] = xPacked * W_ih[own rows]^T.
+            if (N > 0)
+            {
+                Span<float> scratch = Gemm.ThreadScratch;
+                for (int g = 0; g < TCell.GateCount; g++)
+                {
+                    int at = (g * H) + u0;
+                    Gemm.MultiplyCore(MatrixOp.None, MatrixOp.Transpose, N, units, I, xPacked, I, weightIh[(at * I)..], I, 0f, gates[at..], GH, scratch);
+                }
+            }
+
+            // Phase 3: the time loop, one barrier per step.
+            for (int s = 0; s < steps; s++)
+            {
+                int rows = batchAt[s];
+                int prevRow = ws.StateSlotRow(s), row = ws.StateSlotRow(s + 1);
+                ReadOnlySpan<float> hPrev = hs.Slice(prevRow * H, rows * H);
+                Span<float> gatesS = gates.Slice(rowStart[s] * GH, rows * GH);
+
+                // [B_s, own columns of each gate] (+)= h_{t-1}[B_s, H] * W_hh^T[H, own columns]
+                Span<float> product = separate ? projection[..(rows * GH)] : gatesS;
+                for (int g = 0; g < TCell.GateCount; g++)
+                {
+                    Gemm.MultiplyPackedCore(MatrixOp.None, rows, units, H, hPrev, H, packed.Slice(g * sliceLength, sliceLength), separate ? 0f : 1f, product[((g * H) + u0)..], GH);
+                }
+
+                var step = new ForwardStep
+                {
+                    Rows = rows,
+                    Hidden = H,
+                    UnitStart = u0,
+                    UnitEnd = u1,
+                    Gates = gatesS,
+                    Bias = bias,
+                    RecurrentProjection = separate ? projection[..(rows * GH)] : default,
+                    RecurrentBias = biasHh,
+                    Saved = separate ? saved.Slice(rowStart[s] * H, rows * H) : default,
+                    HPrev = hPrev,
+                    H = hs.Slice(row * H, rows * H),
+                    CPrev = cs.IsEmpty ? default : cs.Slice(prevRow * H, rows * H),
+                    C = cs.IsEmpty ? default : cs.Slice(row * H, rows * H),
+                };
+                Cell.ForwardStep(step);
+                if (s + 1 < steps)
+                {
+                    Pool.Barrier(worker);
+                }
+            }
+
+            // Phase 4: own columns of the outputs (no barrier: this worker wrote them). Padding gets 0.
+            for (int s = 0; s < steps; s++)
+            {
+                int slotRow = ws.StateSlotRow(s + 1);
+                for (int j = 0; j < batchAt[s]; j++)
+                {
+                    int t = TimeIndex(ws, Reverse, s, j);
+                    hs.Slice(((slotRow + j) * H) + u0, units).CopyTo(output.Slice((((t * B) + order[j]) * H) + u0, units));
+                }
+            }
+
+            for (int t = 0; t < T; t++)
+            {
+                for (int j = batchAt[t]; j < B; j++)
+                {
+                    output.Slice((((t * B) + order[j]) * H) + u0, units).Clear();
+                }
+            }
+
+            ScatterFinalColumns(ws, hs, View(HN, B * H), u0, units);
+            if (TCell.HasCellState)
+            {
+                ScatterFinalColumns(ws, cs, View(CN, B * H), u0, units);
+            }
+        }
+
+        // Final state after each sequence's last step (slot len); a zero-length sequence keeps slot 0.
+        private static void ScatterFinalColumns(RecurrentWorkspace ws, ReadOnlySpan<float> slots, Span<float> final, int u0, int units)
+        {
+            if (final.IsEmpty)
+            {
+                return;
+            }
+
+            int H = ws.HiddenSize;
+            for (int j = 0; j < ws.BatchSize; j++)
+            {
+                int length = ws.SortedLengths[j];
+                int row = length == 0 ? j : ws.StateSlotRow(length) + j;
+                slots.Slice((row * H) + u0, units).CopyTo(final.Slice((ws.Order[j] * H) + u0, units));
+            }
+        }
+    }
+
+    /// <summary>The backward pass's shared state; fields are set by the caller before each run.</summary>
+    private sealed class BackwardWork<TCell> : IParallelWork
+        where TCell : struct, IRecurrentCell
+    {
+        public WorkerPool Pool = null!;
+        public RecurrentWorkspace Workspace = null!;
+        public TCell Cell;
+        public bool Reverse;
+        public int Workers, TruncationWindow;
+        public float* DOutput, DhN, DcN, DX, Dh0, Dc0, WeightIh, WeightHh, DWeightIh, DWeightHh, DBiasIh, DBiasHh;
+
+        public void Release()
+        {
+            DOutput = DhN = DcN = DX = Dh0 = Dc0 = WeightIh = WeightHh = DWeightIh = DWeightHh = DBiasIh = DBiasHh = null;
+            Workspace = null!;
+        }
+
+        public void Execute(int worker)
+        {
+            RecurrentWorkspace ws = Workspace;
+            int I = ws.InputSize, H = ws.HiddenSize, GH = TCell.GateCount * H;
+            int T = ws.SequenceLength, B = ws.BatchSize, steps = ws.Steps, N = ws.TotalRows;
+            bool separate = TCell.HasSeparateRecurrentProjection;
+            int[] order = ws.Order, batchAt = ws.BatchAt, rowStart = ws.RowStart;
+            (int u0, int u1) = Partition.Blocks(worker, Workers, H, UnitSlice.Alignment);
+            int units = u1 - u0;
+
+            ReadOnlySpan<float> dOutput = View(DOutput, T * B * H), dhN = View(DhN, B * H), dcN = View(DcN, B * H);
+            ReadOnlySpan<float> weightIh = View(WeightIh, GH * I), weightHh = View(WeightHh, GH * H);
+            Span<float> dX = View(DX, T * B * I);
+            Span<float> xPacked = ws.Segment(ws.XPackedOffset, N * I);
+            Span<float> gates = ws.Segment(ws.GatesOffset, N * GH);
+            Span<float> hs = ws.Segment(ws.StatesOffset, (B + N) * H);
+            Span<float> cs = TCell.HasCellState ? ws.Segment(ws.CellsOffset, (B + N) * H) : default;
+            Span<float> saved = separate ? ws.Segment(ws.SavedOffset, N * H) : default;
+            Span<float> dGates = ws.Segment(ws.DGatesOffset, N * GH);
+            Span<float> dGatesHidden = separate ? ws.Segment(ws.DGatesHiddenOffset, N * GH) : dGates;
+            Span<float> dhNext = ws.Segment(ws.DhNextOffset, B * H);
+            Span<float> dcNext = TCell.HasCellState ? ws.Segment(ws.DcNextOffset, B * H) : default;
+            Span<float> dh = ws.Segment(ws.DhOffset, B * H);
+            Span<float> dBias = ws.Segment(ws.BiasGradientOffset, 2 * GH);
+            Span<float> dBiasInput = dBias[..GH], dBiasHidden = dBias[GH..];
+
+            // This worker's columns of W_hh [G*H, U], packed here: dhNext[B_s, own units] (+)= dGatesHidden_s * W_hh[:, own units].
+            Span<float> packed = WorkerBuffers.PackedWeights(PackedSliceLength(GH, units));
+            Gemm.PackColumns(MatrixOp.None, GH, u0, units, weightHh, H, packed);
+            for (int g = 0; g < TCell.GateCount; g++)
+            {
+                dBiasInput.Slice((g * H) + u0, units).Clear();
+                dBiasHidden.Slice((g * H) + u0, units).Clear();
+            }
+
+            // The time loop in reverse; every span below is touched only in this worker's columns until the barrier.
+            for (int s = steps - 1; s >= 0; s--)
+            {
+                int rows = batchAt[s];
+
+                // Sequences whose last step is s start here: dh_n (dc_n) enters as their carried gradient.
+                for (int j = batchAt[s + 1]; j < rows; j++)
+                {
+                    CopyOrClear(dhN, order[j], dhNext, j, H, u0, units);
+                    if (TCell.HasCellState)
+                    {
+                        CopyOrClear(dcN, order[j], dcNext, j, H, u0, units);
+                    }
+                }
+
+                // dh_t = dOutput[t] + dhNext
+                for (int j = 0; j < rows; j++)
+                {
+                    Span<float> dhRow = dh.Slice((j * H) + u0, units);
+                    ReadOnlySpan<float> carried = dhNext.Slice((j * H) + u0, units);
+                    if (dOutput.IsEmpty)
+                    {
+                        carried.CopyTo(dhRow);
+                    }
+                    else
+                    {
+                        int t = TimeIndex(ws, Reverse, s, j);
+                        TensorPrimitives.Add(carried, dOutput.Slice((((t * B) + order[j]) * H) + u0, units), dhRow);
+                    }
+                }
+
+                int prevRow = ws.StateSlotRow(s), row = ws.StateSlotRow(s + 1);
+                Span<float> dGatesS = dGates.Slice(rowStart[s] * GH, rows * GH);
+                Span<float> dGatesHiddenS = dGatesHidden.Slice(rowStart[s] * GH, rows * GH);
+                var step = new BackwardStep
+                {
+                    Rows = rows,
+                    Hidden = H,
+                    UnitStart = u0,
+                    UnitEnd = u1,
+                    Dh = dh[..(rows * H)],
+                    DcNext = dcNext.IsEmpty ? default : dcNext[..(rows * H)],
+                    Gates = gates.Slice(rowStart[s] * GH, rows * GH),
+                    Saved = saved.IsEmpty ? default : saved.Slice(rowStart[s] * H, rows * H),
+                    HPrev = hs.Slice(prevRow * H, rows * H),
+                    H = hs.Slice(row * H, rows * H),
+                    CPrev = cs.IsEmpty ? default : cs.Slice(prevRow * H, rows * H),
+                    C = cs.IsEmpty ? default : cs.Slice(row * H, rows * H),
+                    DGates = dGatesS,
+                    DGatesHidden = dGatesHiddenS,
+                    DhPrevDirect = separate ? dhNext[..(rows * H)] : default,
+                };
+                Cell.BackwardStep(step);
+
+                // Bias-gradient column sums, rows in the same order as on one thread.
+                for (int j = 0; j < rows; j++)
+                {
+                    for (int g = 0; g < TCell.GateCount; g++)
+                    {
+                        int at = (g * H) + u0;
+                        Span<float> sum = dBiasInput.Slice(at, units);
+                        TensorPrimitives.Add(sum, dGatesS.Slice((j * GH) + at, units), sum);
+                        if (separate)
+                        {
+                            Span<float> hiddenSum = dBiasHidden.Slice(at, units);
+                            TensorPrimitives.Add(hiddenSum, dGatesHiddenS.Slice((j * GH) + at, units), hiddenSum);
+                        }
+                    }
+                }
+
+                // Truncated BPTT: nothing crosses the cut, and no worker needs the others' gates, so no barrier.
+                if (TruncationWindow > 0 && s > 0 && s % TruncationWindow == 0)
+                {
+                    for (int j = 0; j < rows; j++)
+                    {
+                        dhNext.Slice((j * H) + u0, units).Clear();
+                        if (TCell.HasCellState)
+                        {
+                            dcNext.Slice((j * H) + u0, units).Clear();
+                        }
+                    }
+                }
+                else
+                {
+                    // dh_{t-1}[:, own units] = [direct part +] dGatesHidden_s[B_s, G*H] * W_hh[:, own units]: needs every
+                    // worker's gate gradients of this step.
+                    Pool.Barrier(worker);
+                    Gemm.MultiplyPackedCore(MatrixOp.None, rows, units, GH, dGatesHiddenS, GH, packed, separate ? 1f : 0f, dhNext[u0..], H);
+                }
+            }
+
+            // Rows active at step 0 carry dh0 (dc0); zero-length sequences pass dh_n (dc_n) straight through.
+            ScatterInitialColumns(ws, dhNext, dhN, View(Dh0, B * H), u0, units);
+            if (TCell.HasCellState)
+            {
+                ScatterInitialColumns(ws, dcNext, dcN, View(Dc0, B * H), u0, units);
+            }
+
+            // db_ih += sum dGates; db_hh += sum dGatesHidden, own columns.
+            Span<float> dBiasIh = View(DBiasIh, GH), dBiasHh = View(DBiasHh, GH);
+            for (int g = 0; g < TCell.GateCount; g++)
+            {
+                int at = (g * H) + u0;
+                TensorPrimitives.Add(dBiasIh.Slice(at, units), dBiasInput.Slice(at, units), dBiasIh.Slice(at, units));
+                TensorPrimitives.Add(dBiasHh.Slice(at, units), (separate ? dBiasHidden : dBiasInput).Slice(at, units), dBiasHh.Slice(at, units));
+            }
+
+            // hPrev rows for dW_hh: contiguous in the state slots only when no sequence ends early; else gathered
+            // (steps [s0, s1) here).
+            ReadOnlySpan<float> hPrevRows = hs[..(N * H)];
+            bool gathered = N != steps * B;
+            if (gathered)
+            {
+                Span<float> rowsBuffer = ws.Segment(ws.RowsOffset, N * H);
+                (int s0, int s1) = Partition.Even(worker, Workers, steps);
+                for (int s = s0; s < s1; s++)
+                {
+                    hs.Slice(ws.StateSlotRow(s) * H, batchAt[s] * H).CopyTo(rowsBuffer.Slice(rowStart[s] * H, batchAt[s] * H));
+                }
+
+                hPrevRows = rowsBuffer;
+            }
+
+            Pool.Barrier(worker);
+
+            // Weight gradients over all N rows, split by tiles of the output:
+            // dW_ih[G*H, I] += dGates^T * xPacked[N, I];  dW_hh[G*H, H] += dGatesHidden^T * hPrev[N, H]
+            Span<float> scratch = Gemm.ThreadScratch;
+            if (N > 0)
+            {
+                Gemm.MultiplyTile(worker, Workers, MatrixOp.Transpose, MatrixOp.None, GH, I, N, dGates, GH, xPacked, I, 1f, View(DWeightIh, GH * I), I, scratch);
+                Gemm.MultiplyTile(worker, Workers, MatrixOp.Transpose, MatrixOp.None, GH, H, N, dGatesHidden, GH, hPrevRows, H, 1f, View(DWeightHh, GH * H), H, scratch);
+            }
+
+            if (dX.IsEmpty)
+            {
+                return;
+            }
+
+            // dxPacked reuses the rows buffer: wait until every dW_hh tile has read the gathered hPrev.
+            if (gathered)
+            {
+                Pool.Barrier(worker);
+            }
+
+            // dxPacked[rows r0..r1, I] = dGates[r0..r1, G*H] * W_ih[G*H, I], then those rows scattered back.
+            Span<float> dxPacked = ws.Segment(ws.RowsOffset, N * I);
+            (int r0, int r1) = Partition.Blocks(worker, Workers, N, 8);
+            if (r1 > r0)
+            {
+                Gemm.MultiplyCore(MatrixOp.None, MatrixOp.None, r1 - r0, I, GH, dGates[(r0 * GH)..], GH, weightIh, I, 0f, dxPacked[(r0 * I)..], I, scratch);
+                for (int s = 0; s < steps; s++)
+                {
+                    int first = Math.Max(r0, rowStart[s]), end = Math.Min(r1, rowStart[s] + batchAt[s]);
+                    for (int r = first; r < end; r++)
+                    {
+                        int j = r - rowStart[s];
+                        int t = TimeIndex(ws, Reverse, s, j);
+                        dxPacked.Slice(r * I, I).CopyTo(dX.Slice(((t * B) + order[j]) * I, I));
+                    }
+                }
+            }
+
+            // Padding gets 0 (time steps [t0, t1) here).
+            (int t0, int t1) = Partition.Even(worker, Workers, T);
+            for (int t = t0; t < t1; t++)
+            {
+                for (int j = batchAt[t]; j < B; j++)
+                {
+                    dX.Slice(((t * B) + order[j]) * I, I).Clear();
+                }
+            }
+        }
+
+        private static void CopyOrClear(ReadOnlySpan<float> source, int sourceRow, Span<float> destination, int destinationRow, int H, int u0, int units)
+        {
+            Span<float> row = destination.Slice((destinationRow * H) + u0, units);
+            if (source.IsEmpty)
+            {
+                row.Clear();
+            }
+            else
+            {
+                source.Slice((sourceRow * H) + u0, units).CopyTo(row);
+            }
+        }
+
+        private static void ScatterInitialColumns(RecurrentWorkspace ws, ReadOnlySpan<float> carried, ReadOnlySpan<float> finalGradient, Span<float> initialGradient, int u0, int units)
+        {
+            if (initialGradient.IsEmpty)
+            {
+                return;
+            }
+
+            int H = ws.HiddenSize;
+            for (int j = 0; j < ws.BatchSize; j++)
+            {
+                int b = ws.Order[j];
+                if (j < ws.BatchAt[0])
+                {
+                    carried.Slice((j * H) + u0, units).CopyTo(initialGradient.Slice((b * H) + u0, units));
+                }
+                else
+                {
+                    CopyOrClear(finalGradient, b, initialGradient, b, H, u0, units);
+                }
+            }
+        }
+    }
+
+    /// <summary>Per-thread buffers of the workers: each packs its W_hh slice into memory it touched first, 64-byte aligned.</summary>
+    private static class WorkerBuffers
+    {
+        [ThreadStatic]
+        private static float[]? s_packed;
+
+        [ThreadStatic]
+        private static int s_packedStart;
+
+        /// <summary>This thread's buffer for a packed slice of <paramref name="length"/> floats; grows (allocates) only when a larger slice comes.</summary>
+        public static Span<float> PackedWeights(int length)
+        {
+            float[]? buffer = s_packed;
+            if (buffer is null || buffer.Length - s_packedStart < length)
+            {
+                buffer = GC.AllocateArray<float>(length + 16, pinned: true);
+                nint address = (nint)Unsafe.AsPointer(ref buffer[0]);
+                s_packedStart = (int)((64 - (address % 64)) % 64 / sizeof(float));
+                s_packed = buffer;
+            }
+
+            return buffer.AsSpan(s_packedStart, length);
+        }
+    }
+}

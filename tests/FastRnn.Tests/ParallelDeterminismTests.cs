@@ -1,0 +1,188 @@
+// Legend: T time steps, B batch, I input size, H hidden size.
+// The multi-core contract: outputs and every gradient are bitwise identical on 1, 2, 3 and 4 workers, and from run to
+// run. Random shapes (H not a multiple of 16 or 32, B = 1, zero lengths, both directions, TBPTT, LSTM c states, every
+// SIMD width), with the test hook that gives every 16 hidden units a worker so that small shapes split too.
+using FastRnn.Cells;
+using FastRnn.Layers;
+using FastRnn.Testing;
+using FastRnn.Threading;
+using FsCheck;
+using FsCheck.Fluent;
+using FsCheck.Xunit;
+using static FastRnn.Tests.RnnHarness;
+
+namespace FastRnn.Tests;
+
+/// <summary>Pools of 2, 3 and 4 workers shared by a test class, disposed after it.</summary>
+public sealed class PoolFixture : IDisposable
+{
+    private readonly WorkerPool[] _pools = [new(2), new(3), new(4)];
+
+    /// <summary>The pool with <paramref name="threads"/> workers (2..4).</summary>
+    internal WorkerPool Get(int threads) => _pools[threads - 2];
+
+    public void Dispose()
+    {
+        foreach (WorkerPool pool in _pools)
+        {
+            pool.Dispose();
+        }
+    }
+}
+
+/// <summary>Cases with hidden sizes up to 80 (so up to five 16-unit slices) and short sequences.</summary>
+public static class ParallelGenerators
+{
+    public static Arbitrary<ElmanCase> ElmanCaseArbitrary() => Arb.From(RnnGenerators.ElmanCases(maxT: 9, maxB: 5, maxSize: 80));
+
+    public static Arbitrary<LstmCase> LstmCaseArbitrary() => Arb.From(RnnGenerators.LstmCases(maxT: 9, maxB: 5, maxSize: 80));
+
+    public static Arbitrary<GruCase> GruCaseArbitrary() => Arb.From(RnnGenerators.GruCases(maxT: 9, maxB: 5, maxSize: 80));
+}
+
+public class ParallelDeterminismTests(PoolFixture pools) : IClassFixture<PoolFixture>
+{
+    [Property(MaxTest = 60, Arbitrary = [typeof(ParallelGenerators)])]
+    public void Elman_results_are_bitwise_identical_on_1_to_4_workers(ElmanCase c) => AssertSameOnEveryWorkerCount(RnnTestCase.From(c));
+
+    [Property(MaxTest = 60, Arbitrary = [typeof(ParallelGenerators)])]
+    public void Lstm_results_are_bitwise_identical_on_1_to_4_workers(LstmCase c) => AssertSameOnEveryWorkerCount(RnnTestCase.From(c));
+
+    [Property(MaxTest = 60, Arbitrary = [typeof(ParallelGenerators)])]
+    public void Gru_results_are_bitwise_identical_on_1_to_4_workers(GruCase c) => AssertSameOnEveryWorkerCount(RnnTestCase.From(c));
+
+    /// <summary>Shapes the default plan itself splits (no test hook): H a multiple of 32 and not, B = 1, long enough T.</summary>
+    [Theory]
+    [InlineData(0, 12, 8, 24, 128, false)]
+    [InlineData(1, 9, 6, 40, 100, true)]
+    [InlineData(2, 7, 1, 33, 256, false)]
+    [InlineData(1, 5, 16, 64, 96, false)]
+    [InlineData(0, 6, 3, 17, 200, true)]
+    public void Default_plan_splits_large_shapes_with_identical_results(int cell, int T, int B, int I, int H, bool reverse)
+    {
+        var random = new Random((cell * 1000) + H);
+        int[] lengths = new int[B];
+        for (int b = 0; b < B; b++)
+        {
+            lengths[b] = b % 3 == 1 ? 0 : random.Next(1, T + 1);
+        }
+
+        lengths[0] = T;
+        RnnTestCase c = cell switch
+        {
+            0 => RnnTestCase.From(RnnGenerators.CreateLstmCase(new RnnShape(T, B, I, H), lengths, reverse, true, true, true, true, 1.0, H)),
+            1 => RnnTestCase.From(RnnGenerators.CreateGruCase(new RnnShape(T, B, I, H), lengths, reverse, true, true, 1.0, H)),
+            _ => RnnTestCase.From(RnnGenerators.CreateElmanCase(new RnnShape(T, B, I, H), Nonlinearity.Tanh, 0, lengths, reverse, true, true, H)),
+        };
+
+        FastResult single = RunOn(c, null, useAllWorkers: false, truncationWindow: 0, out _);
+        FastResult parallel = RunOn(c, pools.Get(2), useAllWorkers: false, truncationWindow: 0, out int workers);
+        Assert.Equal(2, workers);
+        AssertBitwiseEqual(parallel, single);
+    }
+
+    /// <summary>A 2-layer bidirectional stack with dropout, whose layers all split (H = 112, B = 6): with and without a pool.</summary>
+    [Theory]
+    [InlineData(CellKind.Lstm)]
+    [InlineData(CellKind.Gru)]
+    [InlineData(CellKind.Elman)]
+    public void A_stack_on_a_pool_gives_identical_results(CellKind cell)
+    {
+        const int T = 7, B = 6, I = 20, H = 112, L = 2, D = 2;
+        var random = new Random(11);
+        float[] x = AllocationTests.RandomValues(random, T * B * I), dOutput = AllocationTests.RandomValues(random, T * B * D * H);
+        int[] lengths = [7, 0, 3, 7, 1, 5];
+
+        (float[] Output, float[] DX, float[] Dh0, float[] Gradients) Run(WorkerPool? pool)
+        {
+            var store = new ParameterStore();
+            var stack = new RecurrentStack(store, cell, I, H, L, bidirectional: true, dropout: 0.3f, seed: 5);
+            StackWorkspace workspace = stack.CreateWorkspace(T, B, pool);
+            foreach (RecurrentWorkspace layer in workspace.Layers)
+            {
+                Assert.Equal(pool is null ? 1 : 2, ParallelSequenceDriver.PlanWorkers(layer, layer.GateCount, B));
+            }
+
+            float[] output = new float[T * B * D * H], dX = new float[T * B * I], dh0 = new float[L * D * B * H];
+            stack.Forward(x, T, B, output, workspace, lengths, training: true);
+            stack.Backward(dOutput, workspace, dX, dh0);
+            return (output, dX, dh0, store.Gradients.ToArray());
+        }
+
+        var single = Run(null);
+        var parallel = Run(pools.Get(2));
+        AssertBitwiseEqual(parallel.Output, single.Output, "output");
+        AssertBitwiseEqual(parallel.DX, single.DX, "dX");
+        AssertBitwiseEqual(parallel.Dh0, single.Dh0, "dh0");
+        AssertBitwiseEqual(parallel.Gradients, single.Gradients, "parameter gradients");
+    }
+
+    /// <summary>Recording gradient norms keeps the backward pass on the calling thread: same norms, same gradients.</summary>
+    [Fact]
+    public void Gradient_norm_recording_with_a_pool_gives_identical_norms_and_gradients()
+    {
+        RnnTestCase c = RnnTestCase.From(RnnGenerators.CreateLstmCase(new RnnShape(8, 4, 12, 48), [8, 3, 0, 8], false, true, true, true, true, 1.0, 7));
+        (float[] Norms, float[] CellNorms, FastResult Result) Run(WorkerPool? pool)
+        {
+            (int T, int B, int I, int H) = c.Shape;
+            RecurrentLayer layer = c.CreateLayer();
+            RecurrentWorkspace workspace = layer.CreateWorkspace(T, B, pool);
+            workspace.UseAllWorkers = true;
+            workspace.RecordGradientNorms = true;
+            float[] output = new float[T * B * H], hN = new float[B * H], cN = new float[B * H], dX = new float[T * B * I], dh0 = new float[B * H], dc0 = new float[B * H];
+            Forward(layer, workspace, ToFloat(c.X), T, B, output, ToFloatOrEmpty(c.H0), ToFloatOrEmpty(c.C0), c.Lengths, hN, cN);
+            Backward(layer, workspace, ToFloat(c.DOutputs), dX, dh0, dc0, ToFloatOrEmpty(c.DhN), ToFloatOrEmpty(c.DcN));
+            return (workspace.HiddenGradientNorms.ToArray(), workspace.CellGradientNorms.ToArray(), Collect(layer, output, hN, cN, dX, dh0, dc0, c.HasCell));
+        }
+
+        var single = Run(null);
+        var parallel = Run(pools.Get(3));
+        Assert.Equal(8, parallel.Norms.Length);
+        AssertBitwiseEqual(parallel.Norms, single.Norms, "||dL/dh_t||");
+        AssertBitwiseEqual(parallel.CellNorms, single.CellNorms, "||dL/dc_t||");
+        AssertBitwiseEqual(parallel.Result, single.Result);
+    }
+
+    private void AssertSameOnEveryWorkerCount(RnnTestCase c)
+    {
+        // TBPTT (forward direction only): full BPTT, or a window of 1..3 steps, chosen by the case's seed.
+        int window = c.Reverse ? 0 : (c.Seed >> 2) & 3;
+        FastResult single = RunOn(c, null, useAllWorkers: true, window, out _);
+        for (int threads = 2; threads <= 4; threads++)
+        {
+            FastResult parallel = RunOn(c, pools.Get(threads), useAllWorkers: true, window, out int workers);
+            Assert.Equal(Math.Min(threads, (c.Shape.H + UnitSlice.Alignment - 1) / UnitSlice.Alignment), workers);
+            AssertBitwiseEqual(parallel, single);
+        }
+
+        // Run to run: the same pool again.
+        AssertBitwiseEqual(RunOn(c, pools.Get(3), useAllWorkers: true, window, out _), single);
+    }
+
+    /// <summary>Forward then backward on a fresh layer whose workspace uses <paramref name="pool"/>; reports how many workers the plan chose.</summary>
+    private static FastResult RunOn(RnnTestCase c, WorkerPool? pool, bool useAllWorkers, int truncationWindow, out int workers)
+    {
+        (int T, int B, int I, int H) = c.Shape;
+        RecurrentLayer layer = c.CreateLayer();
+        RecurrentWorkspace workspace = layer.CreateWorkspace(T, B, pool);
+        workspace.UseAllWorkers = useAllWorkers;
+        workers = ParallelSequenceDriver.PlanWorkers(workspace, layer.GateCount, B);
+
+        // Outputs start as NaN: every element must be written, by exactly one worker.
+        float[] output = NaNs(T * B * H), hN = NaNs(B * H), cN = NaNs(B * H), dX = NaNs(T * B * I), dh0 = NaNs(B * H), dc0 = NaNs(B * H);
+        using (new WidthLimit(WidthFor(c)))
+        {
+            Forward(layer, workspace, ToFloat(c.X), T, B, output, ToFloatOrEmpty(c.H0), ToFloatOrEmpty(c.C0), c.Lengths, hN, cN);
+            Backward(layer, workspace, ToFloat(c.DOutputs), dX, dh0, dc0, ToFloatOrEmpty(c.DhN), ToFloatOrEmpty(c.DcN), truncationWindow);
+        }
+
+        return Collect(layer, output, hN, cN, dX, dh0, dc0, c.HasCell);
+    }
+
+    private static float[] NaNs(int count)
+    {
+        float[] values = new float[count];
+        Array.Fill(values, float.NaN);
+        return values;
+    }
+}
