@@ -23,18 +23,11 @@ public readonly record struct CellChoice(LayerCell Cell, Nonlinearity Nonlineari
     };
 
     /// <summary>Parses a name (case-insensitive; <c>elman</c> alone means <c>elman-tanh</c>); false for anything else.</summary>
+    /// <remarks>The names are the demo's (<see cref="Demo.DemoCell"/>), so every command spells cells alike.</remarks>
     public static bool TryParse(string text, out CellChoice choice)
     {
-        ArgumentNullException.ThrowIfNull(text);
-        (bool ok, choice) = text.Trim().ToLowerInvariant() switch
-        {
-            "elman" or "elman-tanh" => (true, new CellChoice(LayerCell.Elman, Nonlinearity.Tanh)),
-            "elman-relu" => (true, new CellChoice(LayerCell.Elman, Nonlinearity.Relu)),
-            "elman-sigmoid" => (true, new CellChoice(LayerCell.Elman, Nonlinearity.Sigmoid)),
-            "lstm" => (true, new CellChoice(LayerCell.Lstm, Nonlinearity.Tanh)),
-            "gru" => (true, new CellChoice(LayerCell.Gru, Nonlinearity.Tanh)),
-            _ => (false, default(CellChoice)),
-        };
+        bool ok = Demo.DemoCell.TryParse(text, out Demo.DemoCell cell);
+        choice = ok ? new CellChoice(cell.Cell, cell.Nonlinearity) : default;
         return ok;
     }
 
