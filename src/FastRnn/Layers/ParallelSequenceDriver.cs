@@ -317,27 +317,10 @@ internal static unsafe class ParallelSequenceDriver
                 }
             }
 
-            ScatterFinalColumns(ws, hs, View(HN, B * H), u0, units);
+            SequenceDriver.ScatterFinalStates(ws, hs, View(HN, B * H), u0, units);
             if (TCell.HasCellState)
             {
-                ScatterFinalColumns(ws, cs, View(CN, B * H), u0, units);
-            }
-        }
-
-        // Final state after each sequence's last step (slot len); a zero-length sequence keeps slot 0.
-        private static void ScatterFinalColumns(RecurrentWorkspace ws, ReadOnlySpan<float> slots, Span<float> final, int u0, int units)
-        {
-            if (final.IsEmpty)
-            {
-                return;
-            }
-
-            int H = ws.HiddenSize;
-            for (int j = 0; j < ws.BatchSize; j++)
-            {
-                int length = ws.SortedLengths[j];
-                int row = length == 0 ? j : ws.StateSlotRow(length) + j;
-                slots.Slice((row * H) + u0, units).CopyTo(final.Slice((ws.Order[j] * H) + u0, units));
+                SequenceDriver.ScatterFinalStates(ws, cs, View(CN, B * H), u0, units);
             }
         }
     }

@@ -412,7 +412,8 @@ internal static class SequenceDriver
     }
 
     // Final state: after each sequence's last step (slot len); a zero-length sequence keeps its initial state (slot 0).
-    private static void ScatterFinalStates(RecurrentWorkspace ws, ReadOnlySpan<float> slots, Span<float> final)
+    // Units [u0, u0 + units) of every row: all of them here, a worker's own slice in the parallel driver.
+    internal static void ScatterFinalStates(RecurrentWorkspace ws, ReadOnlySpan<float> slots, Span<float> final, int u0 = 0, int units = -1)
     {
         if (final.IsEmpty)
         {
@@ -420,11 +421,12 @@ internal static class SequenceDriver
         }
 
         int H = ws.HiddenSize;
+        units = units < 0 ? H : units;
         for (int j = 0; j < ws.BatchSize; j++)
         {
             int length = ws.SortedLengths[j];
             int row = length == 0 ? j : ws.StateSlotRow(length) + j;
-            slots.Slice(row * H, H).CopyTo(final.Slice(ws.Order[j] * H, H));
+            slots.Slice((row * H) + u0, units).CopyTo(final.Slice((ws.Order[j] * H) + u0, units));
         }
     }
 
