@@ -17,6 +17,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace FastRnn.Kernels;
 
@@ -259,9 +260,20 @@ public static class Gemm
             }
             else
             {
-                // Transposed: read each stored row (one panel column) contiguously; the writes stride through the
-                // panel (kc x 32 floats), which stays in L1 while its 32 columns are filled.
-                for (int j = 0; j < cols; j++)
+                // Transposed: 8 x 8 blocks are transposed in registers (8 stored rows in, 8 packed rows out); the
+                // rest, and the scalar path, read each stored row (one panel column) contiguously while the writes
+                // stride through the panel (kc x 32 floats), which stays in L1 while its 32 columns are filled.
+                int blocked = 0;
+                if (Avx.IsSupported && VectorDispatch.Current >= VectorWidth.W256)
+                {
+                    blocked = cols & ~7;
+                    for (int j = 0; j < blocked; j += 8)
+                    {
+                        TransposeRows8(ref Unsafe.Add(ref b, ((nint)(j0 + j) * ldb) + pc), ldb, kc, ref Unsafe.Add(ref dst, j));
+                    }
+                }
+
+                for (int j = blocked; j < cols; j++)
                 {
                     ref float src = ref Unsafe.Add(ref b, ((nint)(j0 + j) * ldb) + pc);
                     ref float column = ref Unsafe.Add(ref dst, j);
@@ -279,6 +291,44 @@ public static class Gemm
                         Unsafe.Add(ref column, p * PanelWidth) = 0f;
                     }
                 }
+            }
+        }
+    }
+
+    // packed[p][0..8) = (src[0][p], ..., src[7][p]) for p < kc: eight stored rows ldb apart become eight panel columns.
+    // Pure data movement, so results do not depend on which pack ran.
+    private static void TransposeRows8(ref float src, int ldb, int kc, ref float packed)
+    {
+        nint p = 0;
+        for (; p + 8 <= kc; p += 8)
+        {
+            Vector256<float> r0 = Vector256.LoadUnsafe(ref src, (nuint)p), r1 = Vector256.LoadUnsafe(ref src, (nuint)(ldb + p));
+            Vector256<float> r2 = Vector256.LoadUnsafe(ref src, (nuint)((2 * ldb) + p)), r3 = Vector256.LoadUnsafe(ref src, (nuint)((3 * ldb) + p));
+            Vector256<float> r4 = Vector256.LoadUnsafe(ref src, (nuint)((4 * ldb) + p)), r5 = Vector256.LoadUnsafe(ref src, (nuint)((5 * ldb) + p));
+            Vector256<float> r6 = Vector256.LoadUnsafe(ref src, (nuint)((6 * ldb) + p)), r7 = Vector256.LoadUnsafe(ref src, (nuint)((7 * ldb) + p));
+
+            // Interleave pairs of rows, then pairs of pairs, then swap 128-bit halves: the classic 8 x 8 transpose.
+            Vector256<float> t0 = Avx.UnpackLow(r0, r1), t1 = Avx.UnpackHigh(r0, r1), t2 = Avx.UnpackLow(r2, r3), t3 = Avx.UnpackHigh(r2, r3);
+            Vector256<float> t4 = Avx.UnpackLow(r4, r5), t5 = Avx.UnpackHigh(r4, r5), t6 = Avx.UnpackLow(r6, r7), t7 = Avx.UnpackHigh(r6, r7);
+            Vector256<float> u0 = Avx.Shuffle(t0, t2, 0x44), u1 = Avx.Shuffle(t0, t2, 0xEE), u2 = Avx.Shuffle(t1, t3, 0x44), u3 = Avx.Shuffle(t1, t3, 0xEE);
+            Vector256<float> u4 = Avx.Shuffle(t4, t6, 0x44), u5 = Avx.Shuffle(t4, t6, 0xEE), u6 = Avx.Shuffle(t5, t7, 0x44), u7 = Avx.Shuffle(t5, t7, 0xEE);
+            ref float row = ref Unsafe.Add(ref packed, p * PanelWidth);
+            Avx.Permute2x128(u0, u4, 0x20).StoreUnsafe(ref row);
+            Avx.Permute2x128(u1, u5, 0x20).StoreUnsafe(ref row, PanelWidth);
+            Avx.Permute2x128(u2, u6, 0x20).StoreUnsafe(ref row, 2 * PanelWidth);
+            Avx.Permute2x128(u3, u7, 0x20).StoreUnsafe(ref row, 3 * PanelWidth);
+            Avx.Permute2x128(u0, u4, 0x31).StoreUnsafe(ref row, 4 * PanelWidth);
+            Avx.Permute2x128(u1, u5, 0x31).StoreUnsafe(ref row, 5 * PanelWidth);
+            Avx.Permute2x128(u2, u6, 0x31).StoreUnsafe(ref row, 6 * PanelWidth);
+            Avx.Permute2x128(u3, u7, 0x31).StoreUnsafe(ref row, 7 * PanelWidth);
+        }
+
+        for (; p < kc; p++)
+        {
+            ref float row = ref Unsafe.Add(ref packed, p * PanelWidth);
+            for (int r = 0; r < 8; r++)
+            {
+                Unsafe.Add(ref row, r) = Unsafe.Add(ref src, ((nint)r * ldb) + p);
             }
         }
     }
