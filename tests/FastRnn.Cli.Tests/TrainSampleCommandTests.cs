@@ -143,7 +143,7 @@ public class TrainSampleCommandTests
         int[] ids = vocabulary.Encode(CharModelTestFiles.TinyText, "text", dropUnknown: false, out _);
         var trainer = new CharTrainer(model, adam, new CharBatcher(ids, 9, 3, CharBatcher.InitialState(1)), clip: 0.5);
         var sampler = new CharSampler(model);
-        var random = new SplitMixGenerator(2);
+        var random = new SplitMix64(2);
         trainer.Step();
         sampler.Feed(0);
         sampler.Feed(sampler.Next(0.7, ref random));
@@ -164,7 +164,7 @@ public class TrainSampleCommandTests
         var vocabulary = CharVocabulary.FromText(CharModelTestFiles.TinyText);
         SequenceModel model = new CharModelConfig(new CellChoice(FastRnn.Layers.CellKind.Gru, Nonlinearity.Tanh), 1, 7, 3, 0f, 5).Build(vocabulary);
         var sampler = new CharSampler(model);
-        var random = new SplitMixGenerator(1);
+        var random = new SplitMix64(1);
         foreach (int token in vocabulary.Encode("the dog", "prompt", dropUnknown: false, out _))
         {
             sampler.Feed(token);

@@ -7,7 +7,7 @@ namespace FastRnn.Cli.CharModel;
 public sealed class CharBatcher
 {
     private readonly int[] _ids;
-    private SplitMixGenerator _random;
+    private SplitMix64 _random;
 
     /// <summary>Creates the batcher over <paramref name="ids"/>.</summary>
     /// <param name="ids">The text's token ids.</param>
@@ -27,7 +27,7 @@ public sealed class CharBatcher
         _ids = ids;
         SequenceLength = sequenceLength;
         BatchSize = batchSize;
-        _random = new SplitMixGenerator(generatorState);
+        _random = new SplitMix64(generatorState);
     }
 
     /// <summary>T.</summary>
@@ -43,7 +43,7 @@ public sealed class CharBatcher
     public static ulong InitialState(int seed)
     {
         // One SplitMix step away from the seed, so seed 1 here and seed 1 in the library's initializers differ.
-        var seeds = new SplitMixGenerator(0xDA7A_5EED_0000_0000UL ^ (uint)seed);
+        var seeds = new SplitMix64(0xDA7A_5EED_0000_0000UL ^ (uint)seed);
         return seeds.Next();
     }
 

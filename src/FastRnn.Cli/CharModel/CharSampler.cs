@@ -65,7 +65,7 @@ public sealed class CharSampler
     /// Draws the next character from <c>softmax(logits / temperature)</c>; temperature 0 takes the most likely one (the
     /// lowest id among ties).
     /// </summary>
-    public int Next(double temperature, ref SplitMixGenerator random)
+    public int Next(double temperature, ref SplitMix64 random)
     {
         if (!HasLogits)
         {
@@ -130,7 +130,7 @@ public sealed class CharSampler
             Feed(token);
         }
 
-        var random = new SplitMixGenerator(seed);
+        var random = new SplitMix64(seed);
         int[] generated = new int[length];
         for (int i = 0; i < length; i++)
         {

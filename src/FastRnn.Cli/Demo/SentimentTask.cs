@@ -125,35 +125,29 @@ public sealed class SentimentTask
 }
 
 /// <summary>
-/// SplitMix64 (Steele, Lea and Flood): a small, fixed generator, so the demo's data depend only on the seed, never on
-/// the runtime's <see cref="Random"/>.
+/// The demo's generator: the library's <see cref="SplitMix64"/> with stream identifiers mixed into its seed, so the
+/// demo's data depend only on the seed, never on the runtime's <see cref="Random"/>.
 /// </summary>
 public struct TaskRandom
 {
-    private ulong _state;
+    private SplitMix64 _generator;
 
     /// <summary>Creates a generator from a seed and up to three stream identifiers, each mixed in turn.</summary>
     public TaskRandom(long seed, long stream1 = 0, long stream2 = 0, long stream3 = 0)
     {
-        _state = (ulong)seed;
+        _generator = new SplitMix64((ulong)seed);
         foreach (long stream in (ReadOnlySpan<long>)[stream1, stream2, stream3])
         {
-            _state = NextUInt64() ^ (ulong)stream;
+            _generator.State = _generator.Next() ^ (ulong)stream;
         }
     }
 
     /// <summary>The next 64 random bits.</summary>
-    public ulong NextUInt64()
-    {
-        ulong z = _state += 0x9E3779B97F4A7C15UL;
-        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
-        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
-        return z ^ (z >> 31);
-    }
+    public ulong NextUInt64() => _generator.Next();
 
     /// <summary>Uniform in 0..<paramref name="count"/>-1 (multiply-shift of 32 random bits; the bias is below count / 2^32).</summary>
-    public int Next(int count) => (int)(((NextUInt64() >> 32) * (ulong)count) >> 32);
+    public int Next(int count) => _generator.NextInt(count);
 
     /// <summary>A non-negative 31-bit seed for the library's initializers.</summary>
-    public int NextSeed() => (int)(NextUInt64() >> 33);
+    public int NextSeed() => (int)(_generator.Next() >> 33);
 }

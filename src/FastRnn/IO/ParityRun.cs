@@ -22,7 +22,7 @@ public static class ParityRun
     /// <summary>Runs forward (and backward when asked) and returns the results ready to write.</summary>
     /// <param name="model">A state dict of one <c>nn.RNN</c>/<c>nn.LSTM</c>/<c>nn.GRU</c>.</param>
     /// <param name="input">The input tensors described above.</param>
-    /// <param name="nonlinearity">The Elman nonlinearity (see <see cref="RecurrentStackFiles.Load"/>).</param>
+    /// <param name="nonlinearity">The Elman nonlinearity (see <see cref="RecurrentStackFiles.Load(SafetensorsFile, ParameterStore, Nonlinearity?)"/>).</param>
     /// <returns>The results, with metadata naming the model's shape.</returns>
     /// <exception cref="InvalidDataException">A tensor is missing, unknown, of the wrong dtype or shape, or a length is out of range.</exception>
     public static SafetensorsWriter Run(SafetensorsFile model, SafetensorsFile input, Nonlinearity? nonlinearity = null)
@@ -30,7 +30,7 @@ public static class ParityRun
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(input);
         var store = new ParameterStore();
-        RecurrentStack stack = RecurrentStackFiles.Load(model, store, nonlinearity);
+        RecurrentStack stack = RecurrentStackFiles.Load(model, store, nonlinearity, out RecurrentStackDescription description);
         foreach (string name in input.Names)
         {
             if (Array.IndexOf(s_inputNames, name) < 0)
@@ -86,7 +86,7 @@ public static class ParityRun
         float[] dx = new float[T * B * stack.InputSize], dh0 = new float[states * B * H], dc0 = lstm ? new float[states * B * H] : [];
         stack.Backward(dOutput, workspace, dx, dh0, dc0, dhN, dcN);
         // Gradients carry the file's names (with its prefix), so they line up with the user's state dict.
-        string prefix = RecurrentStackFiles.Describe(model).Prefix;
+        string prefix = description.Prefix;
         foreach (ParameterTensor parameter in store.Tensors)
         {
             writer.AddFloat32("grad." + prefix + parameter.Name, parameter.Shape, parameter.Gradient);

@@ -115,9 +115,12 @@ public static class RecurrentStackFiles
     /// <exception cref="InvalidDataException">The file does not describe one supported module, or the nonlinearity is
     /// missing or contradictory.</exception>
     public static RecurrentStack Load(SafetensorsFile file, ParameterStore store, Nonlinearity? nonlinearity = null)
+        => Load(file, store, nonlinearity, out _);
+
+    internal static RecurrentStack Load(SafetensorsFile file, ParameterStore store, Nonlinearity? nonlinearity, out RecurrentStackDescription description)
     {
         ArgumentNullException.ThrowIfNull(store);
-        RecurrentStackDescription description = Describe(file);
+        description = Describe(file);
         Nonlinearity resolved = ResolveNonlinearity(description.Cell, nonlinearity, file.Metadata);
         var stack = new RecurrentStack(
             store, description.Cell, description.InputSize, description.HiddenSize, description.LayerCount, description.Bidirectional, resolved);

@@ -14,20 +14,11 @@ internal struct SeededRandom
 
     public SeededRandom(long seed)
     {
-        ulong x = (ulong)seed;
-        _s0 = SplitMix64(ref x);
-        _s1 = SplitMix64(ref x);
-        _s2 = SplitMix64(ref x);
-        _s3 = SplitMix64(ref x);
-    }
-
-    /// <summary>One SplitMix64 output (Steele, Lea and Flood, 2014); advances <paramref name="state"/>.</summary>
-    public static ulong SplitMix64(ref ulong state)
-    {
-        ulong z = state += 0x9E3779B97F4A7C15UL;
-        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
-        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
-        return z ^ (z >> 31);
+        var seeder = new SplitMix64((ulong)seed);
+        _s0 = seeder.Next();
+        _s1 = seeder.Next();
+        _s2 = seeder.Next();
+        _s3 = seeder.Next();
     }
 
     public ulong NextUInt64()
