@@ -200,11 +200,8 @@ internal static unsafe class ParallelSequenceDriver
             ReadOnlySpan<float> x = View(X, T * B * I), weightIh = View(WeightIh, GH * ws.InputSize), weightHh = View(WeightHh, GH * H);
             ReadOnlySpan<float> biasIh = View(BiasIh, GH), biasHh = View(BiasHh, GH);
             Span<float> output = View(Output, T * B * H);
-            Span<float> xPacked = ws.Segment(ws.XPackedOffset, N * I);
-            Span<float> gates = ws.Segment(ws.GatesOffset, N * GH);
-            Span<float> hs = ws.Segment(ws.StatesOffset, (B + N) * H);
-            Span<float> cs = TCell.HasCellState ? ws.Segment(ws.CellsOffset, (B + N) * H) : default;
-            Span<float> saved = separate ? ws.Segment(ws.SavedOffset, N * H) : default;
+            var buffers = PassBuffers.Of<TCell>(ws);
+            Span<float> xPacked = buffers.XPacked, gates = buffers.Gates, hs = buffers.States, cs = buffers.Cells, saved = buffers.Saved;
             Span<float> projection = separate ? ws.Segment(ws.ProjectionOffset, B * GH) : default;
             Span<float> bias = ws.Segment(ws.BiasOffset, GH);
 
@@ -355,16 +352,9 @@ internal static unsafe class ParallelSequenceDriver
             ReadOnlySpan<float> dOutput = View(DOutput, T * B * H), dhN = View(DhN, B * H), dcN = View(DcN, B * H);
             ReadOnlySpan<float> weightIh = View(WeightIh, GH * I), weightHh = View(WeightHh, GH * H);
             Span<float> dX = View(DX, T * B * I);
-            Span<float> xPacked = ws.Segment(ws.XPackedOffset, N * I);
-            Span<float> gates = ws.Segment(ws.GatesOffset, N * GH);
-            Span<float> hs = ws.Segment(ws.StatesOffset, (B + N) * H);
-            Span<float> cs = TCell.HasCellState ? ws.Segment(ws.CellsOffset, (B + N) * H) : default;
-            Span<float> saved = separate ? ws.Segment(ws.SavedOffset, N * H) : default;
-            Span<float> dGates = ws.Segment(ws.DGatesOffset, N * GH);
-            Span<float> dGatesHidden = separate ? ws.Segment(ws.DGatesHiddenOffset, N * GH) : dGates;
-            Span<float> dhNext = ws.Segment(ws.DhNextOffset, B * H);
-            Span<float> dcNext = TCell.HasCellState ? ws.Segment(ws.DcNextOffset, B * H) : default;
-            Span<float> dh = ws.Segment(ws.DhOffset, B * H);
+            var buffers = PassBuffers.Of<TCell>(ws);
+            Span<float> xPacked = buffers.XPacked, gates = buffers.Gates, hs = buffers.States, cs = buffers.Cells, saved = buffers.Saved;
+            Span<float> dGates = buffers.DGates, dGatesHidden = buffers.DGatesHidden, dhNext = buffers.DhNext, dcNext = buffers.DcNext, dh = buffers.Dh;
             Span<float> dBias = ws.Segment(ws.BiasGradientOffset, 2 * GH);
             Span<float> dBiasInput = dBias[..GH], dBiasHidden = dBias[GH..];
 

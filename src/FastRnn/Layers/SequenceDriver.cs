@@ -51,6 +51,43 @@ internal readonly ref struct WeightGradients(Span<float> weightIh, Span<float> w
     public readonly Span<float> BiasHh = biasHh;
 }
 
+/// <summary>
+/// The workspace segments of the recorded pass, sized for its N packed rows; one place for both drivers.
+/// x: [N, I]  gates, dGates: [N, G*H]  h, c: [B + N, H] (slot 0 = h0, c0)  saved: [N, H] (GRU)  dhNext, dcNext, dh: [B, H]
+/// </summary>
+internal readonly ref struct PassBuffers
+{
+    public readonly Span<float> XPacked;
+    public readonly Span<float> Gates;
+    public readonly Span<float> States;
+    public readonly Span<float> Cells;
+    public readonly Span<float> Saved;
+    public readonly Span<float> DGates;
+    public readonly Span<float> DGatesHidden;
+    public readonly Span<float> DhNext;
+    public readonly Span<float> DcNext;
+    public readonly Span<float> Dh;
+
+    private PassBuffers(RecurrentWorkspace ws, int gateCount, bool hasCellState, bool separate)
+    {
+        int I = ws.InputSize, H = ws.HiddenSize, GH = gateCount * H, B = ws.BatchSize, N = ws.TotalRows;
+        XPacked = ws.Segment(ws.XPackedOffset, N * I);
+        Gates = ws.Segment(ws.GatesOffset, N * GH);
+        States = ws.Segment(ws.StatesOffset, (B + N) * H);
+        Cells = hasCellState ? ws.Segment(ws.CellsOffset, (B + N) * H) : default;
+        Saved = separate ? ws.Segment(ws.SavedOffset, N * H) : default;
+        DGates = ws.Segment(ws.DGatesOffset, N * GH);
+        DGatesHidden = separate ? ws.Segment(ws.DGatesHiddenOffset, N * GH) : DGates;
+        DhNext = ws.Segment(ws.DhNextOffset, B * H);
+        DcNext = hasCellState ? ws.Segment(ws.DcNextOffset, B * H) : default;
+        Dh = ws.Segment(ws.DhOffset, B * H);
+    }
+
+    public static PassBuffers Of<TCell>(RecurrentWorkspace ws)
+        where TCell : struct, IRecurrentCell
+        => new(ws, TCell.GateCount, TCell.HasCellState, TCell.HasSeparateRecurrentProjection);
+}
+
 internal static class SequenceDriver
 {
     /// <summary>Orders the batch by length (stable, longest first) and derives B_s and the packed row offsets.</summary>
@@ -118,11 +155,8 @@ internal static class SequenceDriver
         int I = ws.InputSize, H = ws.HiddenSize, GH = TCell.GateCount * H;
         int steps = ws.Steps, N = ws.TotalRows;
         int[] order = ws.Order, batchAt = ws.BatchAt, rowStart = ws.RowStart;
-        Span<float> xPacked = ws.Segment(ws.XPackedOffset, N * I);
-        Span<float> gates = ws.Segment(ws.GatesOffset, N * GH);
-        Span<float> hs = ws.Segment(ws.StatesOffset, (B + N) * H);
-        Span<float> cs = TCell.HasCellState ? ws.Segment(ws.CellsOffset, (B + N) * H) : default;
-        Span<float> saved = TCell.HasSeparateRecurrentProjection ? ws.Segment(ws.SavedOffset, N * H) : default;
+        var buffers = PassBuffers.Of<TCell>(ws);
+        Span<float> xPacked = buffers.XPacked, gates = buffers.Gates, hs = buffers.States, cs = buffers.Cells, saved = buffers.Saved;
         Span<float> projection = TCell.HasSeparateRecurrentProjection ? ws.Segment(ws.ProjectionOffset, B * GH) : default;
         Span<float> packedW = ws.Segment(ws.PackedWeightOffset, Gemm.PackedLength(H, GH));
         Span<float> scratch = ws.Segment(ws.GemmScratchOffset, Gemm.ScratchLength);
@@ -235,16 +269,9 @@ internal static class SequenceDriver
         int T = ws.SequenceLength, B = ws.BatchSize, steps = ws.Steps, N = ws.TotalRows;
         int[] order = ws.Order, batchAt = ws.BatchAt, rowStart = ws.RowStart;
         bool separate = TCell.HasSeparateRecurrentProjection;
-        Span<float> xPacked = ws.Segment(ws.XPackedOffset, N * I);
-        Span<float> gates = ws.Segment(ws.GatesOffset, N * GH);
-        Span<float> hs = ws.Segment(ws.StatesOffset, (B + N) * H);
-        Span<float> cs = TCell.HasCellState ? ws.Segment(ws.CellsOffset, (B + N) * H) : default;
-        Span<float> saved = separate ? ws.Segment(ws.SavedOffset, N * H) : default;
-        Span<float> dGates = ws.Segment(ws.DGatesOffset, N * GH);
-        Span<float> dGatesHidden = separate ? ws.Segment(ws.DGatesHiddenOffset, N * GH) : dGates;
-        Span<float> dhNext = ws.Segment(ws.DhNextOffset, B * H);
-        Span<float> dcNext = TCell.HasCellState ? ws.Segment(ws.DcNextOffset, B * H) : default;
-        Span<float> dh = ws.Segment(ws.DhOffset, B * H);
+        var buffers = PassBuffers.Of<TCell>(ws);
+        Span<float> xPacked = buffers.XPacked, gates = buffers.Gates, hs = buffers.States, cs = buffers.Cells, saved = buffers.Saved;
+        Span<float> dGates = buffers.DGates, dGatesHidden = buffers.DGatesHidden, dhNext = buffers.DhNext, dcNext = buffers.DcNext, dh = buffers.Dh;
         Span<float> packedW = ws.Segment(ws.PackedWeightOffset, Gemm.PackedLength(GH, H));
         Span<float> scratch = ws.Segment(ws.GemmScratchOffset, Gemm.ScratchLength);
 
