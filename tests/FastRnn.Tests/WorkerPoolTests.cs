@@ -167,6 +167,37 @@ public class WorkerPoolTests
         => Assert.Throws<ArgumentOutOfRangeException>(() => new WorkerPool(degree));
 
     [Fact]
+    public void The_idle_spin_must_not_be_negative()
+    {
+        var error = Assert.Throws<ArgumentOutOfRangeException>(() => new WorkerPool(2, TimeSpan.FromTicks(-1)));
+        Assert.Equal("idleSpin", error.ParamName);
+    }
+
+    [Fact]
+    public void Workers_that_sleep_at_once_still_run_every_share()
+    {
+        // With no idle spin every worker is asleep on the monitor by the time the next run is published: the run
+        // must wake it (the sleeper count and the pulse) rather than wait for a spin to notice.
+        using var pool = new WorkerPool(3, TimeSpan.Zero);
+        Assert.Equal(TimeSpan.Zero, pool.IdleSpin);
+        var work = new PhaseWork(pool, phases: 20);
+        for (int run = 0; run < 20; run++)
+        {
+            Thread.Sleep(1);
+            pool.Run(work, 3);
+            Assert.Equal(0, work.Violations);
+            Assert.All(work.Slots[..3], slot => Assert.Equal(19, slot));
+        }
+    }
+
+    [Fact]
+    public void The_default_idle_spin_is_two_milliseconds()
+    {
+        using var pool = new WorkerPool(2);
+        Assert.Equal(TimeSpan.FromMilliseconds(2), pool.IdleSpin);
+    }
+
+    [Fact]
     public void The_default_degree_is_the_processor_count()
     {
         using var pool = new WorkerPool();
