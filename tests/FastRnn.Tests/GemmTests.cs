@@ -45,8 +45,9 @@ public class GemmTests
     {
         using var _ = new WidthLimit((VectorWidth)floatsPerVector);
         var random = new Random(2);
-        // K crosses KC = 256 and N crosses NC = 512 and the 32-wide panels; M crosses the 4-row block.
-        foreach ((int m, int n, int k) in (ReadOnlySpan<(int, int, int)>)[(17, 33, 257), (5, 530, 7), (33, 65, 300), (1, 1, 600), (64, 128, 64), (1, 530, 37), (1, 128, 300), (9, 260, 19)])
+        // K crosses KC = 256 and N crosses NC = 512 and the 32-wide panels; M crosses the 4- and 8-row blocks and the
+        // packed A blocks of MC = 128 rows (with a last micro-panel of 1..7 rows).
+        foreach ((int m, int n, int k) in (ReadOnlySpan<(int, int, int)>)[(17, 33, 257), (5, 530, 7), (33, 65, 300), (1, 1, 600), (64, 128, 64), (1, 530, 37), (1, 128, 300), (9, 260, 19), (141, 70, 300), (130, 33, 9), (263, 530, 260), (255, 3, 40)])
         {
             foreach (MatrixOp opA in (MatrixOp[])[MatrixOp.None, MatrixOp.Transpose])
             {
@@ -80,6 +81,43 @@ public class GemmTests
                         {
                             CheckMultiply(random, opA, opB, m, n, k, beta: 0f, packed: true);
                             CheckMultiply(random, opA, opB, m, n, k, beta: 1f, packed: true);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    [Theory]
+    [InlineData(4)]
+    [InlineData(8)]
+    [InlineData(16)]
+    public void Packing_A_does_not_change_a_bit(int floatsPerVector)
+    {
+        // Multiply packs a transposed A into 8-row micro-panels when M > 8; MultiplyPacked reads A in place. With K in one KC
+        // block both run one FMA chain per element in the same order, so on arbitrary floats they must agree exactly.
+        using var _ = new WidthLimit((VectorWidth)floatsPerVector);
+        var random = new Random(5);
+        foreach ((int m, int n, int k) in (ReadOnlySpan<(int, int, int)>)[(9, 40, 17), (141, 70, 256), (300, 33, 100), (16, 64, 1)])
+        {
+            foreach (MatrixOp opA in (MatrixOp[])[MatrixOp.None, MatrixOp.Transpose])
+            {
+                foreach (float beta in (float[])[0f, 1f])
+                {
+                    int lda = (opA == MatrixOp.None ? k : m) + 3;
+                    float[] a = RandomFloats(random, (opA == MatrixOp.None ? m : k) * lda);
+                    float[] b = RandomFloats(random, k * n);
+                    float[] c0 = RandomFloats(random, m * n);
+                    float[] inPlace = (float[])c0.Clone(), packedA = (float[])c0.Clone();
+                    float[] panel = new float[Gemm.PackedLength(k, n)];
+                    Gemm.PackB(MatrixOp.None, k, n, b, n, panel);
+                    Gemm.MultiplyPacked(opA, m, n, k, a, lda, panel, beta, inPlace, n);
+                    Gemm.Multiply(opA, MatrixOp.None, m, n, k, a, lda, b, n, beta, packedA, n, new float[Gemm.ScratchLength]);
+                    for (int i = 0; i < inPlace.Length; i++)
+                    {
+                        if (BitConverter.SingleToInt32Bits(inPlace[i]) != BitConverter.SingleToInt32Bits(packedA[i]))
+                        {
+                            Assert.Fail($"op(A)={opA} M={m} N={n} K={k} beta={beta} width={VectorDispatch.Current}: element {i} is {packedA[i]} with A packed, {inPlace[i]} in place");
                         }
                     }
                 }
@@ -191,6 +229,17 @@ public class GemmTests
                 }
             }
         }
+    }
+
+    private static float[] RandomFloats(Random random, int count)
+    {
+        float[] values = new float[count];
+        for (int i = 0; i < count; i++)
+        {
+            values[i] = (random.NextSingle() * 2f) - 1f;
+        }
+
+        return values;
     }
 
     private static float[] RandomIntegers(Random random, int count)

@@ -8,9 +8,12 @@
 //   loop 3 (jr): one 32-wide panel at a time
 //   loop 2 (ir): M in blocks of MR = 4 rows (then single rows for the edge)
 //   loop 1     : the micro-kernel, MR x NR accumulators over kc, no loops in the M/N directions.
-// A is not packed yet: the RNN's A operands (hidden states, gate gradients) are row panels that are
-// read once per panel from cache. Edges in N are zero-padded in packing so the kernel always runs at
-// full width; only the store is masked. beta = 0 never reads C (it may hold NaN).
+//   loop 3 (ic): M in blocks of MC    -> pack op(A)[ic:ic+MC, pc:pc+KC] into 8-row micro-panels (A transposed)
+// Multiply packs a transposed A (the weight gradients' dG^T): at T*B = 16384 rows it comes from DRAM, and the
+// kernel's reads of it (one cache line of a different stored row per k) left it waiting on memory; the pack streams
+// the block once and the kernels then read it from L2. A row-major A is read in place (see MultiplyCore), and so is
+// MultiplyPacked's A (the recurrent step: M = batch rows, already in L1). Edges in N are zero-padded in packing
+// so the kernel always runs at full width; only the store is masked. beta = 0 never reads C (it may hold NaN).
 //
 // Every C element is reduced over k in ascending order by one FMA chain per KC block, in interior
 // and edge tiles alike, so results do not depend on where a tile falls (needed for determinism).
@@ -44,8 +47,14 @@ public static class Gemm
     /// <summary>Row block of A (loop 3): MC x KC floats stay in L2 across all panels of a packed block.</summary>
     private const int MC = 128;
 
+    /// <summary>Rows per packed micro-panel of A: the tallest register block.</summary>
+    private const int PackedRows = 8;
+
+    /// <summary>Floats of the packed B block at the start of the scratch buffer; the packed A block follows.</summary>
+    private const int PackedBLength = KC * NC;
+
     /// <summary>Length, in floats, of the scratch buffer <see cref="Multiply(MatrixOp, MatrixOp, int, int, int, ReadOnlySpan{float}, int, ReadOnlySpan{float}, int, float, Span{float}, int, Span{float})"/> needs.</summary>
-    public const int ScratchLength = KC * NC;
+    public const int ScratchLength = PackedBLength + (MC * KC);
 
     [ThreadStatic]
     private static float[]? s_threadScratch;
@@ -162,6 +171,16 @@ public static class Gemm
         (nint aRow, nint aCol) = opA == MatrixOp.None ? ((nint)lda, (nint)1) : (1, lda);
         VectorWidth width = VectorDispatch.Current;
 
+        // Only a transposed A whose blocks are strided is packed. There each k of a micro-tile reads part of a cache
+        // line of a different stored row, lda apart, and the kernel waits on memory for them: dW = dG^T * X with
+        // G*H = 512 at T*B = 16384 rose from 71-76 to 89-92 GFLOP/s with the pack. When the block is whole stored
+        // rows (lda = m <= MC: the Elman dW, G*H = 128) it is one contiguous stream and the pack only costs (98-102 ->
+        // 91-95 at 1024 rows). A stored row-major is 8 streams the prefetcher follows; packing it measured slower too
+        // (dX 106 -> 101 at 1024 rows, equal at 16384). One micro-panel of rows is read from cache either way; the
+        // scalar specification reads A in place.
+        bool packA = opA == MatrixOp.Transpose && m > PackedRows && lda > Math.Min(m, MC) && width != VectorWidth.Scalar;
+        ref float packedA = ref packA ? ref Unsafe.Add(ref packed, PackedBLength) : ref Unsafe.NullRef<float>();
+
         for (int pc = 0; pc < k; pc += KC)
         {
             int kc = Math.Min(KC, k - pc);
@@ -171,7 +190,7 @@ public static class Gemm
             {
                 int nc = Math.Min(NC, n - jc);
                 PackPanels(opB, ref b0, ldb, pc, kc, jc, nc, ref packed);
-                RunPanels(width, m, nc, kc, ref aBlock, aRow, aCol, ref packed, betaBlock, ref Unsafe.Add(ref c0, jc), ldc);
+                RunPanels(width, m, nc, kc, ref aBlock, aRow, aCol, ref packed, betaBlock, ref Unsafe.Add(ref c0, jc), ldc, ref packedA);
             }
         }
     }
@@ -234,7 +253,7 @@ public static class Gemm
         }
 
         (nint aRow, nint aCol) = opA == MatrixOp.None ? ((nint)lda, (nint)1) : (1, lda);
-        RunPanels(VectorDispatch.Current, m, n, k, ref a, aRow, aCol, ref packedB, beta, ref c, ldc);
+        RunPanels(VectorDispatch.Current, m, n, k, ref a, aRow, aCol, ref packedB, beta, ref c, ldc, ref Unsafe.NullRef<float>());
     }
 
     internal static int RoundUpToPanel(int n) => (n + PanelWidth - 1) / PanelWidth * PanelWidth;
@@ -333,13 +352,112 @@ public static class Gemm
         }
     }
 
-    private static void RunPanels(VectorWidth width, int m, int n, int kc, ref float a, nint aRow, nint aCol, ref float packed, float beta, ref float c, int ldc)
+    // packedA: room for an MC x KC block of a transposed A packed by PackA, or a null ref to read A in place.
+    private static void RunPanels(VectorWidth width, int m, int n, int kc, ref float a, nint aRow, nint aCol, ref float packed, float beta, ref float c, int ldc, ref float packedA)
     {
         // Loop 3 (ic): rows of A in blocks of MC, so a block (MC x KC floats, 128 KiB) stays in L2 while every panel
         // of the packed B block passes it.
         for (int ic = 0; ic < m; ic += MC)
         {
-            RunPanelsOnRowBlock(width, Math.Min(MC, m - ic), n, kc, ref Unsafe.Add(ref a, ic * aRow), aRow, aCol, ref packed, beta, ref Unsafe.Add(ref c, (nint)ic * ldc), ldc);
+            int mc = Math.Min(MC, m - ic);
+            ref float aBlock = ref Unsafe.Add(ref a, ic * aRow);
+            ref float cBlock = ref Unsafe.Add(ref c, (nint)ic * ldc);
+            if (Unsafe.IsNullRef(ref packedA))
+            {
+                RunPanelsOnRowBlock(width, mc, n, kc, ref aBlock, aRow, aCol, ref packed, beta, ref cBlock, ldc);
+            }
+            else
+            {
+                PackA(ref aBlock, aCol, mc, kc, ref packedA);
+                RunPanelsOnPackedRowBlock(width, mc, n, kc, ref packedA, ref packed, beta, ref cBlock, ldc);
+            }
+        }
+    }
+
+    // packedA: [ceil(mc / 8)][kc][8], element (i, p) at (i / 8) * kc * 8 + p * 8 + i % 8, from a transposed A (element
+    // (i, p) at p * aCol + i); rows past mc are zero (the kernels are chosen by the rows left, so they are never
+    // stored). Pure data movement: the products that read it are the ones that read A in place, so packing does not
+    // change a bit.
+    private static void PackA(ref float a, nint aCol, int mc, int kc, ref float packedA)
+    {
+        for (int r = 0; r < mc; r += PackedRows)
+        {
+            int rows = Math.Min(PackedRows, mc - r);
+            ref float src = ref Unsafe.Add(ref a, r);
+            ref float dst = ref Unsafe.Add(ref packedA, (nint)r * kc);
+            if (rows == PackedRows && Vector256.IsHardwareAccelerated)
+            {
+                // The 8 rows of a micro-panel are 8 consecutive floats of each stored row.
+                for (nint p = 0; p < kc; p++)
+                {
+                    Vector256.LoadUnsafe(ref src, (nuint)(p * aCol)).StoreUnsafe(ref dst, (nuint)(p * PackedRows));
+                }
+
+                continue;
+            }
+
+            for (nint p = 0; p < kc; p++)
+            {
+                ref float column = ref Unsafe.Add(ref dst, p * PackedRows);
+                for (int i = 0; i < PackedRows; i++)
+                {
+                    Unsafe.Add(ref column, i) = i < rows ? Unsafe.Add(ref src, (p * aCol) + i) : 0f;
+                }
+            }
+        }
+    }
+
+    private static void RunPanelsOnPackedRowBlock(VectorWidth width, int m, int n, int kc, ref float packedA, ref float packed, float beta, ref float c, int ldc)
+    {
+        switch (width)
+        {
+            case VectorWidth.W512:
+                RunPackedPanels<Ops512, Vector512<float>>(m, n, kc, ref packedA, ref packed, beta, ref c, ldc);
+                break;
+            case VectorWidth.W256:
+                RunPackedPanels<Ops256, Vector256<float>>(m, n, kc, ref packedA, ref packed, beta, ref c, ldc);
+                break;
+            default:
+                RunPackedPanels<Ops128, Vector128<float>>(m, n, kc, ref packedA, ref packed, beta, ref c, ldc);
+                break;
+        }
+    }
+
+    // RunPanels over a packed A block: the same kernels on the same rows, reading A with row stride 1 and k stride 8.
+    private static void RunPackedPanels<TOps, TVector>(int m, int n, int kc, ref float packedA, ref float packed, float beta, ref float c, int ldc)
+        where TOps : struct, IVectorOps<TVector>
+        where TVector : struct
+    {
+        int nr = 2 * TOps.Count;
+        for (int j0 = 0; j0 < n; j0 += nr)
+        {
+            int cols = Math.Min(nr, n - j0);
+            ref float panel = ref Unsafe.Add(ref packed, ((nint)(j0 / PanelWidth) * kc * PanelWidth) + (j0 % PanelWidth));
+            ref float cBlock = ref Unsafe.Add(ref c, j0);
+            for (int r = 0; r < m; r += PackedRows)
+            {
+                int rows = Math.Min(PackedRows, m - r);
+                ref float microPanel = ref Unsafe.Add(ref packedA, (nint)r * kc);
+                ref float cRows = ref Unsafe.Add(ref cBlock, (nint)r * ldc);
+
+                // 8 rows x 2 vectors = 16 accumulators: only with 32 vector registers (AVX-512); AVX2's 16 would spill.
+                if (TOps.Count == 16 && rows == PackedRows)
+                {
+                    Kernel8x2<TOps, TVector>(kc, ref microPanel, 1, PackedRows, ref panel, ref cRows, ldc, beta, cols);
+                    continue;
+                }
+
+                int i = 0;
+                for (; i + MR <= rows; i += MR)
+                {
+                    Kernel4x2<TOps, TVector>(kc, ref Unsafe.Add(ref microPanel, i), 1, PackedRows, ref panel, ref Unsafe.Add(ref cRows, (nint)i * ldc), ldc, beta, cols);
+                }
+
+                for (; i < rows; i++)
+                {
+                    Kernel1x2<TOps, TVector>(kc, ref Unsafe.Add(ref microPanel, i), PackedRows, ref panel, ref Unsafe.Add(ref cRows, (nint)i * ldc), beta, cols);
+                }
+            }
         }
     }
 
