@@ -46,8 +46,9 @@ public class GemmTests
         using var _ = new WidthLimit((VectorWidth)floatsPerVector);
         var random = new Random(2);
         // K crosses KC = 256 and N crosses NC = 512 and the 32-wide panels; M crosses the 4- and 8-row blocks and the
-        // packed A blocks of MC = 128 rows (with a last micro-panel of 1..7 rows).
-        foreach ((int m, int n, int k) in (ReadOnlySpan<(int, int, int)>)[(17, 33, 257), (5, 530, 7), (33, 65, 300), (1, 1, 600), (64, 128, 64), (1, 530, 37), (1, 128, 300), (9, 260, 19), (141, 70, 300), (130, 33, 9), (263, 530, 260), (255, 3, 40)])
+        // A blocks of MC = 128 rows (with a last micro-panel of 1..7 rows); (136, 33, 7800) with A transposed is large
+        // enough for A to be packed (k * lda >= 1M floats, lda = 137 > MC).
+        foreach ((int m, int n, int k) in (ReadOnlySpan<(int, int, int)>)[(17, 33, 257), (5, 530, 7), (33, 65, 300), (1, 1, 600), (64, 128, 64), (1, 530, 37), (1, 128, 300), (9, 260, 19), (141, 70, 300), (130, 33, 9), (263, 530, 260), (255, 3, 40), (136, 33, 7800)])
         {
             foreach (MatrixOp opA in (MatrixOp[])[MatrixOp.None, MatrixOp.Transpose])
             {
@@ -94,17 +95,19 @@ public class GemmTests
     [InlineData(16)]
     public void Packing_A_does_not_change_a_bit(int floatsPerVector)
     {
-        // Multiply packs a transposed A into 8-row micro-panels when M > 8; MultiplyPacked reads A in place. With K in one KC
-        // block both run one FMA chain per element in the same order, so on arbitrary floats they must agree exactly.
+        // Multiply packs a transposed A into 8-row micro-panels when it is large (k * lda >= 1M floats) and strided
+        // (lda > min(M, 128)); MultiplyPacked reads A in place. With K in one KC block both run one FMA chain per
+        // element in the same order, so on arbitrary floats they must agree exactly, packed (the first two cases,
+        // transposed) or not.
         using var _ = new WidthLimit((VectorWidth)floatsPerVector);
         var random = new Random(5);
-        foreach ((int m, int n, int k) in (ReadOnlySpan<(int, int, int)>)[(9, 40, 17), (141, 70, 256), (300, 33, 100), (16, 64, 1)])
+        foreach ((int m, int n, int k, int ldaExtra) in (ReadOnlySpan<(int, int, int, int)>)[(141, 70, 256, 4000), (300, 33, 200, 5000), (9, 40, 17, 3), (16, 64, 1, 3)])
         {
             foreach (MatrixOp opA in (MatrixOp[])[MatrixOp.None, MatrixOp.Transpose])
             {
                 foreach (float beta in (float[])[0f, 1f])
                 {
-                    int lda = (opA == MatrixOp.None ? k : m) + 3;
+                    int lda = (opA == MatrixOp.None ? k : m) + ldaExtra;
                     float[] a = RandomFloats(random, (opA == MatrixOp.None ? m : k) * lda);
                     float[] b = RandomFloats(random, k * n);
                     float[] c0 = RandomFloats(random, m * n);

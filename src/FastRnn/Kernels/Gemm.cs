@@ -50,6 +50,9 @@ public static class Gemm
     /// <summary>Rows per packed micro-panel of A: the tallest register block.</summary>
     private const int PackedRows = 8;
 
+    /// <summary>A transposed A of fewer floats (k * lda: 4 MiB) is read in place; see MultiplyCore.</summary>
+    private const long PackAMinFloats = 1L << 20;
+
     /// <summary>Floats of the packed B block at the start of the scratch buffer; the packed A block follows.</summary>
     private const int PackedBLength = KC * NC;
 
@@ -171,14 +174,16 @@ public static class Gemm
         (nint aRow, nint aCol) = opA == MatrixOp.None ? ((nint)lda, (nint)1) : (1, lda);
         VectorWidth width = VectorDispatch.Current;
 
-        // Only a transposed A whose blocks are strided is packed. There each k of a micro-tile reads part of a cache
-        // line of a different stored row, lda apart, and the kernel waits on memory for them: dW = dG^T * X with
-        // G*H = 512 at T*B = 16384 rose from 71-76 to 89-92 GFLOP/s with the pack. When the block is whole stored
-        // rows (lda = m <= MC: the Elman dW, G*H = 128) it is one contiguous stream and the pack only costs (98-102 ->
-        // 91-95 at 1024 rows). A stored row-major is 8 streams the prefetcher follows; packing it measured slower too
-        // (dX 106 -> 101 at 1024 rows, equal at 16384). One micro-panel of rows is read from cache either way; the
-        // scalar specification reads A in place.
-        bool packA = opA == MatrixOp.Transpose && m > PackedRows && lda > Math.Min(m, MC) && width != VectorWidth.Scalar;
+        // Only a large transposed A whose blocks are strided is packed. There each k of a micro-tile reads part of a
+        // cache line of a different stored row, lda apart, and from DRAM the kernel waits on them: dW = dG^T * X with
+        // G*H = 512 rose from 71-76 to 89-92 GFLOP/s at T*B = 16384 and from 74-77 to 89-95 at 4096 with the pack, but
+        // fell from 104-105 to 98 at 1024 (2 MiB of A, in cache). When the block is whole stored rows (lda = m <= MC:
+        // the Elman dW, G*H = 128) it is one contiguous stream and the pack only costs (98-102 -> 91-95 at 1024 rows).
+        // A stored row-major is 8 streams the prefetcher follows; packing it measured slower too (dX 106 -> 101 at 1024
+        // rows, equal at 16384). One micro-panel of rows is read from cache either way; the scalar specification reads
+        // A in place.
+        bool packA = opA == MatrixOp.Transpose && m > PackedRows && lda > Math.Min(m, MC) && (long)k * lda >= PackAMinFloats
+            && width != VectorWidth.Scalar;
         ref float packedA = ref packA ? ref Unsafe.Add(ref packed, PackedBLength) : ref Unsafe.NullRef<float>();
 
         for (int pc = 0; pc < k; pc += KC)
