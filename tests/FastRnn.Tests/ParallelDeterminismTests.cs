@@ -3,6 +3,7 @@
 // run. Random shapes (H not a multiple of 16 or 32, B = 1, zero lengths, both directions, TBPTT, LSTM c states, every
 // SIMD width), with the test hook that gives every 16 hidden units a worker so that small shapes split too.
 using FastRnn.Cells;
+using FastRnn.Kernels;
 using FastRnn.Layers;
 using FastRnn.Testing;
 using FastRnn.Threading;
@@ -77,6 +78,44 @@ public class ParallelDeterminismTests(PoolFixture pools) : IClassFixture<PoolFix
 
         FastResult single = RunOn(c, null, useAllWorkers: false, truncationWindow: 0, out _);
         FastResult parallel = RunOn(c, pools.Get(2), useAllWorkers: false, truncationWindow: 0, out int workers);
+        Assert.Equal(2, workers);
+        AssertBitwiseEqual(parallel, single);
+    }
+
+    /// <summary>
+    /// At B >= 16 (and I &lt;= 256) the single-threaded forward projects the inputs step by step, while the parallel
+    /// forward projects all rows in one GEMM: both must match the double reference and each other bit for bit, with
+    /// lengths that shrink the batch from step to step (including zero lengths) and in both directions.
+    /// </summary>
+    [Theory]
+    [InlineData(0, 9, 16, 256, 64, true)]
+    [InlineData(0, 6, 17, 5, 80, false)]
+    [InlineData(1, 8, 19, 33, 96, false)]
+    [InlineData(1, 7, 16, 64, 64, true)]
+    [InlineData(2, 10, 33, 64, 64, true)]
+    [InlineData(2, 5, 20, 100, 48, false)]
+    [InlineData(1, 4, 16, 257, 64, false)]
+    public void The_per_step_input_projection_equals_the_hoisted_one(int cell, int T, int B, int I, int H, bool reverse)
+    {
+        var random = new Random((cell * 7919) + (B * 31) + I);
+        int[] lengths = new int[B];
+        for (int b = 0; b < B; b++)
+        {
+            lengths[b] = b % 5 == 2 ? 0 : random.Next(1, T + 1);
+        }
+
+        lengths[1] = T;
+        RnnTestCase c = cell switch
+        {
+            0 => RnnTestCase.From(RnnGenerators.CreateLstmCase(new RnnShape(T, B, I, H), lengths, reverse, true, true, true, true, 1.0, B + I)),
+            1 => RnnTestCase.From(RnnGenerators.CreateGruCase(new RnnShape(T, B, I, H), lengths, reverse, true, true, 1.0, B + I)),
+            _ => RnnTestCase.From(RnnGenerators.CreateElmanCase(new RnnShape(T, B, I, H), Nonlinearity.Tanh, 0, lengths, reverse, true, true, B + I)),
+        };
+
+        Assert.Equal(I <= Gemm.KC, SequenceDriver.ProjectsInputsPerStep(c.CreateLayer().CreateWorkspace(T, B), B));
+        FastResult single = RunOn(c, null, useAllWorkers: false, truncationWindow: 0, out _);
+        AssertMatchesReference(single, c.Reference());
+        FastResult parallel = RunOn(c, pools.Get(2), useAllWorkers: true, truncationWindow: 0, out int workers);
         Assert.Equal(2, workers);
         AssertBitwiseEqual(parallel, single);
     }

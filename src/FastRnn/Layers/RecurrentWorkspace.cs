@@ -74,6 +74,7 @@ public sealed class RecurrentWorkspace
         BiasOffset = Carve(ref offset, gateWidth);
         BiasGradientOffset = Carve(ref offset, 2 * gateWidth);
         PackedWeightOffset = Carve(ref offset, Math.Max(Gemm.PackedLength(hiddenSize, (int)gateWidth), Gemm.PackedLength((int)gateWidth, hiddenSize)));
+        PackedInputWeightOffset = Carve(ref offset, Gemm.PackedLength(inputSize, (int)gateWidth));
         GemmScratchOffset = Carve(ref offset, Gemm.ScratchLength);
 
         // G decides the cell: 4 is the LSTM (cell state), 3 the GRU (separate recurrent projection).
@@ -181,6 +182,7 @@ public sealed class RecurrentWorkspace
     internal int BiasOffset { get; }
     internal int BiasGradientOffset { get; }
     internal int PackedWeightOffset { get; }
+    internal int PackedInputWeightOffset { get; }
     internal int GemmScratchOffset { get; }
     internal int CellsOffset { get; }
     internal int DcNextOffset { get; }
