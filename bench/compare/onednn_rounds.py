@@ -1,0 +1,97 @@
+#!/usr/bin/env python3
+"""FastRnn against oneDNN, alternating rounds, the same statistic on both sides.
+
+Usage: onednn_rounds.py ONEDNN_BENCH [--threads N] [--rounds R] [--seconds S]
+
+ONEDNN_BENCH is the binary that ../shared/anchors/onednn/run.sh builds (a measuring tool, not part of FastRnn). Each
+round runs it (OMP_NUM_THREADS=N) and then FastRnn's `targets --tsv --threads N`, back to back. Both report a median
+of repeated runs per shape and cell; this script keeps, per side, the best of those medians over the rounds. On a
+shared VM a neighbour can slow one side's whole run (two-thread runs most: every barrier waits for a descheduled
+vCPU), and best-of-rounds for both sides compares the two at their undisturbed speed.
+
+Cells: oneDNN's rnn (tanh), lstm and lbr_gru (PyTorch's GRU) against Elman, Lstm and Gru.
+Prints ratios of throughput, FastRnn / oneDNN: above 1, FastRnn is faster.
+"""
+import argparse
+import os
+import subprocess
+import sys
+
+GATES = {"Elman": 1, "Lstm": 4, "Gru": 3}
+ONEDNN_CELLS = {"rnn": "Elman", "lstm": "Lstm", "lbr_gru": "Gru"}
+HEADER = ["T", "B", "I", "H", "cell", "fwd_ms", "step_ms"]
+
+
+def onednn_round(binary, threads, seconds):
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads))
+    out = subprocess.run([binary, str(seconds)], env=env, check=True, capture_output=True, text=True).stdout
+    rows = {}
+    for line in out.splitlines():
+        if not line.startswith("("):
+            continue
+        f = line.split()
+        if f[1] not in ONEDNN_CELLS:
+            continue
+        t, b, i, h = (int(v) for v in f[0].strip("()").split(","))
+        # Columns: shape cell fwd_ms fwd_GF/s fwdbwd_ms fb_GF/s fwd_med fb_med ...: the medians, as FastRnn reports.
+        rows[(t, b, i, h, ONEDNN_CELLS[f[1]])] = (float(f[6]), float(f[7]))
+    return rows
+
+
+def fastrnn_round(repo, threads):
+    cmd = ["dotnet", "run", "-c", "Release", "--no-build", "--project", os.path.join(repo, "bench", "FastRnn.Bench"), "--",
+           "targets", "--tsv", "--threads", str(threads)]
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    rows, started = {}, False
+    for line in out.splitlines():
+        fields = line.split("\t")
+        if not started:
+            started = fields == HEADER
+            continue
+        if len(fields) == len(HEADER):
+            t, b, i, h = (int(v) for v in fields[:4])
+            rows[(t, b, i, h, fields[4])] = (float(fields[5]), float(fields[6]))
+    return rows
+
+
+def keep_best(best, rows):
+    for key, (fwd, step) in rows.items():
+        old = best.get(key)
+        best[key] = (fwd, step) if old is None else (min(old[0], fwd), min(old[1], step))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("onednn_bench")
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--seconds", type=float, default=1.5)
+    args = parser.parse_args()
+    repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    subprocess.run(["dotnet", "build", "-c", "Release", os.path.join(repo, "bench", "FastRnn.Bench"), "-nologo", "-v", "q"],
+                   check=True, stdout=sys.stderr)
+    # Build servers left running would share the cores with the measurement.
+    subprocess.run(["dotnet", "build-server", "shutdown"], check=False, capture_output=True)
+    ours, theirs = {}, {}
+    for r in range(args.rounds):
+        print(f"round {r + 1}/{args.rounds}: oneDNN...", file=sys.stderr)
+        keep_best(theirs, onednn_round(args.onednn_bench, args.threads, args.seconds))
+        print(f"round {r + 1}/{args.rounds}: FastRnn...", file=sys.stderr)
+        keep_best(ours, fastrnn_round(repo, args.threads))
+
+    print(f"FastRnn vs oneDNN, {args.threads} thread(s), best of {args.rounds} alternating rounds of medians; "
+          "GFLOP/s: forward 2*T*B*G*H*(I+H), step (forward + BPTT incl. dX) 3x; ratio = FastRnn / oneDNN throughput")
+    print("\t".join(["T", "B", "I", "H", "cell", "fwd_GF/s", "onednn_fwd_GF/s", "fwd_ratio", "step_GF/s", "onednn_step_GF/s", "step_ratio"]))
+    for key in ours:
+        if key not in theirs:
+            continue
+        t, b, i, h, cell = key
+        flops = 2.0 * t * b * GATES[cell] * h * (i + h) * 1e-6
+        (f, s), (of, os_) = ours[key], theirs[key]
+        print("\t".join([str(t), str(b), str(i), str(h), cell, f"{flops / f:.1f}", f"{flops / of:.1f}", f"{of / f:.2f}",
+                         f"{3 * flops / s:.1f}", f"{3 * flops / os_:.1f}", f"{os_ / s:.2f}"]))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
