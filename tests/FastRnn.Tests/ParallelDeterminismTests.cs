@@ -3,7 +3,6 @@
 // run. Random shapes (H not a multiple of 16 or 32, B = 1, zero lengths, both directions, TBPTT, LSTM c states, every
 // SIMD width), with the test hook that gives every 16 hidden units a worker so that small shapes split too.
 using FastRnn.Cells;
-using FastRnn.Kernels;
 using FastRnn.Layers;
 using FastRnn.Testing;
 using FastRnn.Threading;
@@ -83,9 +82,10 @@ public class ParallelDeterminismTests(PoolFixture pools) : IClassFixture<PoolFix
     }
 
     /// <summary>
-    /// At B >= 16 (and I &lt;= 256) the single-threaded forward projects the inputs step by step, while the parallel
-    /// forward projects all rows in one GEMM: both must match the double reference and each other bit for bit, with
-    /// lengths that shrink the batch from step to step (including zero lengths) and in both directions.
+    /// At B >= 16 the single-threaded passes multiply by W_ih step by step (the forward's input projection, the
+    /// backward's dX), while the parallel passes multiply all rows at once: both must match the double reference and
+    /// each other bit for bit, with lengths that shrink the batch from step to step (including zero lengths), in both
+    /// directions, and with I or G*H past one 256-long K block (I = 257, 300; LSTM H = 80, GRU H = 96).
     /// </summary>
     [Theory]
     [InlineData(0, 9, 16, 256, 64, true)]
@@ -95,6 +95,8 @@ public class ParallelDeterminismTests(PoolFixture pools) : IClassFixture<PoolFix
     [InlineData(2, 10, 33, 64, 64, true)]
     [InlineData(2, 5, 20, 100, 48, false)]
     [InlineData(1, 4, 16, 257, 64, false)]
+    [InlineData(0, 5, 18, 300, 64, true)]
+    [InlineData(2, 6, 15, 40, 64, false)]
     public void The_per_step_input_projection_equals_the_hoisted_one(int cell, int T, int B, int I, int H, bool reverse)
     {
         var random = new Random((cell * 7919) + (B * 31) + I);
@@ -112,7 +114,7 @@ public class ParallelDeterminismTests(PoolFixture pools) : IClassFixture<PoolFix
             _ => RnnTestCase.From(RnnGenerators.CreateElmanCase(new RnnShape(T, B, I, H), Nonlinearity.Tanh, 0, lengths, reverse, true, true, B + I)),
         };
 
-        Assert.Equal(I <= Gemm.KC, SequenceDriver.ProjectsInputsPerStep(c.CreateLayer().CreateWorkspace(T, B), B));
+        Assert.Equal(B >= SequenceDriver.PerStepProjectionMinBatch, SequenceDriver.ProjectsInputsPerStep(c.CreateLayer().CreateWorkspace(T, B), B));
         FastResult single = RunOn(c, null, useAllWorkers: false, truncationWindow: 0, out _);
         AssertMatchesReference(single, c.Reference());
         FastResult parallel = RunOn(c, pools.Get(2), useAllWorkers: true, truncationWindow: 0, out int workers);

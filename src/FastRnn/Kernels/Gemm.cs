@@ -263,6 +263,53 @@ public static class Gemm
 
     internal static int RoundUpToPanel(int n) => (n + PanelWidth - 1) / PanelWidth * PanelWidth;
 
+    /// <summary>Floats <see cref="PackBlocks"/> writes for op(B) [K, N]: the same as <see cref="PackedLength"/>.</summary>
+    internal static int PackedBlocksLength(int k, int n) => k * RoundUpToPanel(n);
+
+    /// <summary>
+    /// Packs op(B) [K, N] as consecutive blocks of KC rows, each laid out as <see cref="PackB"/> lays out a whole matrix,
+    /// for <see cref="MultiplyPackedBlocks"/>.
+    /// </summary>
+    internal static void PackBlocks(MatrixOp opB, int k, int n, ReadOnlySpan<float> b, int ldb, Span<float> packed)
+    {
+        ref float b0 = ref MemoryMarshal.GetReference(b);
+        ref float p0 = ref MemoryMarshal.GetReference(packed);
+        int width = RoundUpToPanel(n);
+        for (int pc = 0; pc < k; pc += KC)
+        {
+            PackPanels(opB, ref b0, ldb, pc, Math.Min(KC, k - pc), 0, n, ref Unsafe.Add(ref p0, (nint)pc * width));
+        }
+    }
+
+    /// <summary>
+    /// <c>C[M, N] = A[M, K] * B</c> with B packed by <see cref="PackBlocks"/>: every element gets the operations
+    /// <see cref="MultiplyCore"/> gives it with beta 0 (one FMA chain per KC block of k, each block added to C in
+    /// order), so a product computed a few rows at a time equals, bit for bit, the one computed over all rows at once.
+    /// </summary>
+    internal static void MultiplyPackedBlocks(int m, int n, int k, ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> packed, Span<float> c, int ldc)
+    {
+        if (m == 0 || n == 0)
+        {
+            return;
+        }
+
+        ref float a0 = ref MemoryMarshal.GetReference(a);
+        ref float p0 = ref MemoryMarshal.GetReference(packed);
+        ref float c0 = ref MemoryMarshal.GetReference(c);
+        if (k == 0)
+        {
+            ScaleRows(m, n, 0f, ref c0, ldc);
+            return;
+        }
+
+        int width = RoundUpToPanel(n);
+        VectorWidth vectorWidth = VectorDispatch.Current;
+        for (int pc = 0; pc < k; pc += KC)
+        {
+            RunPanels(vectorWidth, m, n, Math.Min(KC, k - pc), ref Unsafe.Add(ref a0, pc), lda, 1, ref Unsafe.Add(ref p0, (nint)pc * width), pc == 0 ? 0f : 1f, ref c0, ldc, ref Unsafe.NullRef<float>());
+        }
+    }
+
     // packed: [ceil(nc / 32)][kc][32]; columns past nc are zero so the kernel always runs full panels.
     private static void PackPanels(MatrixOp opB, ref float b, int ldb, int pc, int kc, int jc, int nc, ref float packed)
     {

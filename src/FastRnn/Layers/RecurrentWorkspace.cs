@@ -74,7 +74,8 @@ public sealed class RecurrentWorkspace
         BiasOffset = Carve(ref offset, gateWidth);
         BiasGradientOffset = Carve(ref offset, 2 * gateWidth);
         PackedWeightOffset = Carve(ref offset, Math.Max(Gemm.PackedLength(hiddenSize, (int)gateWidth), Gemm.PackedLength((int)gateWidth, hiddenSize)));
-        PackedInputWeightOffset = Carve(ref offset, Gemm.PackedLength(inputSize, (int)gateWidth));
+        PackedInputWeightOffset = Carve(ref offset, Math.Max(Gemm.PackedBlocksLength(inputSize, (int)gateWidth), Gemm.PackedBlocksLength((int)gateWidth, inputSize)));
+        DxStepOffset = Carve(ref offset, (long)maxBatchSize * inputSize);
         GemmScratchOffset = Carve(ref offset, Gemm.ScratchLength);
 
         // G decides the cell: 4 is the LSTM (cell state), 3 the GRU (separate recurrent projection).
@@ -183,6 +184,7 @@ public sealed class RecurrentWorkspace
     internal int BiasGradientOffset { get; }
     internal int PackedWeightOffset { get; }
     internal int PackedInputWeightOffset { get; }
+    internal int DxStepOffset { get; }
     internal int GemmScratchOffset { get; }
     internal int CellsOffset { get; }
     internal int DcNextOffset { get; }

@@ -181,10 +181,10 @@ internal static class SequenceDriver
         }
 
         bool projectPerStep = ProjectsInputsPerStep(ws, B);
-        Span<float> packedWih = projectPerStep ? ws.Segment(ws.PackedInputWeightOffset, Gemm.PackedLength(I, GH)) : default;
+        Span<float> packedWih = projectPerStep ? ws.Segment(ws.PackedInputWeightOffset, Gemm.PackedBlocksLength(I, GH)) : default;
         if (projectPerStep)
         {
-            Gemm.PackB(MatrixOp.Transpose, I, GH, w.WeightIh, I, packedWih);
+            Gemm.PackBlocks(MatrixOp.Transpose, I, GH, w.WeightIh, I, packedWih);
         }
         else
         {
@@ -209,7 +209,7 @@ internal static class SequenceDriver
             if (projectPerStep)
             {
                 // [B_s, G*H] = x_t[B_s, I] * W_ih^T, written to L1/L2 just before the step reads it.
-                Gemm.MultiplyPackedCore(MatrixOp.None, rows, GH, I, xPacked.Slice(rowStart[s] * I, rows * I), I, packedWih, 0f, gatesS, GH);
+                Gemm.MultiplyPackedBlocks(rows, GH, I, xPacked.Slice(rowStart[s] * I, rows * I), I, packedWih, gatesS, GH);
             }
 
             // [B_s, G*H] (+)= h_{t-1}[B_s, H] * W_hh^T, then the cell's pointwise step.
@@ -268,18 +268,18 @@ internal static class SequenceDriver
     }
 
     /// <summary>
-    /// Whether the forward pass computes each step's input projection just before the step instead of for all T*B rows
-    /// at once. The one big GEMM writes T*B*G*H floats that the steps then read back: past the caches (32 MiB at
-    /// T*B = 8192, G*H = 1024) it runs at ~77 instead of ~105 GFLOP/s and every step waits on DRAM for its rows, while a
-    /// B-row product against the packed W_ih^T runs at the recurrent GEMM's speed (105-115 GFLOP/s at B >= 16) into
-    /// rows the cell reads next. At small B the one big GEMM wins (B = 1 would be T matrix-vector products).
-    /// Either way each element is one FMA chain over k ascending (I &lt;= KC keeps the big GEMM to one K block), so the
-    /// two are bitwise equal and the parallel driver, which always projects at once, gives the same bits.
+    /// Whether the passes multiply by W_ih step by step (forward: each step's input projection just before the step;
+    /// backward: each step's dX right after its gate gradients) instead of over all T*B rows at once. The big GEMMs
+    /// move T*B*G*H floats through memory: past the caches (32 MiB at T*B = 8192, G*H = 1024) they run at 75-85
+    /// instead of ~105 GFLOP/s and the steps wait on DRAM for their rows, while a B-row product against the packed
+    /// W_ih runs at the recurrent GEMM's speed (105-115 GFLOP/s at B >= 16) on rows that are in cache. At small B the
+    /// big GEMM wins (B = 1 would be T matrix-vector products). Both forms give every element the same operations
+    /// (<see cref="Gemm.MultiplyPackedBlocks"/>), so they are bitwise equal and the parallel driver, which always
+    /// multiplies all rows at once, gives the same bits.
     /// </summary>
-    internal static bool ProjectsInputsPerStep(RecurrentWorkspace ws, int batch)
-        => batch >= PerStepProjectionMinBatch && ws.InputSize <= Gemm.KC;
+    internal static bool ProjectsInputsPerStep(RecurrentWorkspace ws, int batch) => batch >= PerStepProjectionMinBatch;
 
-    /// <summary>The smallest batch whose forward pass projects the inputs step by step (see <see cref="ProjectsInputsPerStep"/>).</summary>
+    /// <summary>The smallest batch whose passes multiply by W_ih step by step (see <see cref="ProjectsInputsPerStep"/>).</summary>
     internal const int PerStepProjectionMinBatch = 16;
 
     // dOutput: [T, B, H] or empty (zero)  dhN, dcN: [B, H] or empty  dX: [T, B, I] or empty (not computed)  dh0, dc0: [B, H] or empty
@@ -311,6 +311,15 @@ internal static class SequenceDriver
 
         // W_hh [G*H, H] packed once: dhNext[B_s, H] (+)= dGatesHidden_s[B_s, G*H] * W_hh.
         Gemm.PackB(MatrixOp.None, GH, H, w.WeightHh, H, packedW);
+
+        // dX step by step: W_ih [G*H, I] packed once; each step's [B_s, I] rows go to dX from L1.
+        bool dxPerStep = !g.DX.IsEmpty && ProjectsInputsPerStep(ws, B);
+        Span<float> packedWih = dxPerStep ? ws.Segment(ws.PackedInputWeightOffset, Gemm.PackedBlocksLength(GH, I)) : default;
+        Span<float> dxStep = dxPerStep ? ws.Segment(ws.DxStepOffset, B * I) : default;
+        if (dxPerStep)
+        {
+            Gemm.PackBlocks(MatrixOp.None, GH, I, w.WeightIh, I, packedWih);
+        }
         for (int s = steps - 1; s >= 0; s--)
         {
             int rows = batchAt[s];
@@ -366,6 +375,17 @@ internal static class SequenceDriver
             }
 
             cell.BackwardStep(step);
+            if (dxPerStep)
+            {
+                // dx_t[B_s, I] = dGates_s[B_s, G*H] * W_ih, scattered to [T, B, I].
+                Gemm.MultiplyPackedBlocks(rows, I, GH, step.DGates, GH, packedWih, dxStep, I);
+                for (int j = 0; j < rows; j++)
+                {
+                    int t = TimeIndex(ws, reverse, s, j);
+                    dxStep.Slice(j * I, I).CopyTo(g.DX.Slice(((t * B) + order[j]) * I, I));
+                }
+            }
+
             for (int j = 0; j < rows; j++)
             {
                 TensorPrimitives.Add(dBiasInput, step.DGates.Slice(j * GH, GH), dBiasInput);
@@ -421,9 +441,9 @@ internal static class SequenceDriver
 
         Gemm.MultiplyCore(MatrixOp.Transpose, MatrixOp.None, GH, H, N, dGatesHidden, GH, hPrevRows, H, 1f, dw.WeightHh, H, scratch);
 
-        if (!g.DX.IsEmpty)
+        if (!g.DX.IsEmpty && !dxPerStep)
         {
-            // dxPacked[N, I] = dGates[N, G*H] * W_ih[G*H, I], scattered back; padding gets 0.
+            // dxPacked[N, I] = dGates[N, G*H] * W_ih[G*H, I], scattered back.
             Span<float> dxPacked = ws.Segment(ws.RowsOffset, N * I);
             Gemm.MultiplyCore(MatrixOp.None, MatrixOp.None, N, I, GH, dGates, GH, w.WeightIh, I, 0f, dxPacked, I, scratch);
             for (int s = 0; s < steps; s++)
@@ -434,7 +454,11 @@ internal static class SequenceDriver
                     dxPacked.Slice((rowStart[s] + j) * I, I).CopyTo(g.DX.Slice(((t * B) + order[j]) * I, I));
                 }
             }
+        }
 
+        if (!g.DX.IsEmpty)
+        {
+            // Padding gets 0.
             for (int t = 0; t < T; t++)
             {
                 for (int j = batchAt[t]; j < B; j++)
