@@ -114,7 +114,7 @@ public class ParallelDeterminismTests(PoolFixture pools) : IClassFixture<PoolFix
             _ => RnnTestCase.From(RnnGenerators.CreateElmanCase(new RnnShape(T, B, I, H), Nonlinearity.Tanh, 0, lengths, reverse, true, true, B + I)),
         };
 
-        Assert.Equal(B >= SequenceDriver.PerStepProjectionMinBatch, SequenceDriver.ProjectsInputsPerStep(c.CreateLayer().CreateWorkspace(T, B), B));
+        Assert.Equal(B >= SequenceDriver.PerStepProjectionMinBatch, SequenceDriver.ProjectsInputsPerStep(B));
         FastResult single = RunOn(c, null, useAllWorkers: false, truncationWindow: 0, out _);
         AssertMatchesReference(single, c.Reference());
         FastResult parallel = RunOn(c, pools.Get(2), useAllWorkers: true, truncationWindow: 0, out int workers);

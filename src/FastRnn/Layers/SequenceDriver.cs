@@ -180,7 +180,7 @@ internal static class SequenceDriver
             w.BiasIh.Slice(GH - H, H).CopyTo(bias.Slice(GH - H, H));
         }
 
-        bool projectPerStep = ProjectsInputsPerStep(ws, B);
+        bool projectPerStep = ProjectsInputsPerStep(B);
         Span<float> packedWih = projectPerStep ? ws.Segment(ws.PackedInputWeightOffset, Gemm.PackedBlocksLength(I, GH)) : default;
         if (projectPerStep)
         {
@@ -277,7 +277,7 @@ internal static class SequenceDriver
     /// (<see cref="Gemm.MultiplyPackedBlocks"/>), so they are bitwise equal and the parallel driver, which always
     /// multiplies all rows at once, gives the same bits.
     /// </summary>
-    internal static bool ProjectsInputsPerStep(RecurrentWorkspace ws, int batch) => batch >= PerStepProjectionMinBatch;
+    internal static bool ProjectsInputsPerStep(int batch) => batch >= PerStepProjectionMinBatch;
 
     /// <summary>The smallest batch whose passes multiply by W_ih step by step (see <see cref="ProjectsInputsPerStep"/>).</summary>
     internal const int PerStepProjectionMinBatch = 16;
@@ -313,7 +313,7 @@ internal static class SequenceDriver
         Gemm.PackB(MatrixOp.None, GH, H, w.WeightHh, H, packedW);
 
         // dX step by step: W_ih [G*H, I] packed once; each step's [B_s, I] rows go to dX from L1.
-        bool dxPerStep = !g.DX.IsEmpty && ProjectsInputsPerStep(ws, B);
+        bool dxPerStep = !g.DX.IsEmpty && ProjectsInputsPerStep(B);
         Span<float> packedWih = dxPerStep ? ws.Segment(ws.PackedInputWeightOffset, Gemm.PackedBlocksLength(GH, I)) : default;
         Span<float> dxStep = dxPerStep ? ws.Segment(ws.DxStepOffset, B * I) : default;
         if (dxPerStep)
