@@ -267,17 +267,17 @@ public static class Gemm
     internal static int PackedBlocksLength(int k, int n) => k * RoundUpToPanel(n);
 
     /// <summary>
-    /// Packs op(B) [K, N] as consecutive blocks of KC rows, each laid out as <see cref="PackB"/> lays out a whole matrix,
-    /// for <see cref="MultiplyPackedBlocks"/>.
+    /// Packs columns [<paramref name="j0"/>, <paramref name="j0"/> + <paramref name="n"/>) of op(B) [K, *] as consecutive
+    /// blocks of KC rows, each laid out as <see cref="PackB"/> lays out a whole matrix, for <see cref="MultiplyPackedBlocks"/>.
     /// </summary>
-    internal static void PackBlocks(MatrixOp opB, int k, int n, ReadOnlySpan<float> b, int ldb, Span<float> packed)
+    internal static void PackBlocks(MatrixOp opB, int k, int j0, int n, ReadOnlySpan<float> b, int ldb, Span<float> packed)
     {
         ref float b0 = ref MemoryMarshal.GetReference(b);
         ref float p0 = ref MemoryMarshal.GetReference(packed);
         int width = RoundUpToPanel(n);
         for (int pc = 0; pc < k; pc += KC)
         {
-            PackPanels(opB, ref b0, ldb, pc, Math.Min(KC, k - pc), 0, n, ref Unsafe.Add(ref p0, (nint)pc * width));
+            PackPanels(opB, ref b0, ldb, pc, Math.Min(KC, k - pc), j0, n, ref Unsafe.Add(ref p0, (nint)pc * width));
         }
     }
 

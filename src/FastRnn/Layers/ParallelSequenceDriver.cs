@@ -236,18 +236,25 @@ internal static unsafe class ParallelSequenceDriver
                 GatherColumns(View(C0, B * H), cs, order, B, H, u0, units);
             }
 
-            // This worker's W_hh^T [H, U] for each gate, packed here so it stays in this core's cache: [G][H][U].
-            int sliceLength = PackedSliceLength(H, units);
-            Span<float> packed = WorkerBuffers.PackedWeights(TCell.GateCount * sliceLength);
+            // This worker's W_hh^T [H, U] for each gate, packed here so it stays in this core's cache: [G][H][U]; with
+            // the per-step input projection (SequenceDriver.ProjectsInputsPerStep) its W_ih^T [I, U] too, in K blocks.
+            bool projectPerStep = SequenceDriver.ProjectsInputsPerStep(B);
+            int sliceLength = PackedSliceLength(H, units), inputSliceLength = projectPerStep ? Gemm.PackedBlocksLength(I, units) : 0;
+            Span<float> packedAll = WorkerBuffers.PackedWeights(TCell.GateCount * (sliceLength + inputSliceLength));
+            Span<float> packed = packedAll[..(TCell.GateCount * sliceLength)], packedIh = packedAll[(TCell.GateCount * sliceLength)..];
             for (int g = 0; g < TCell.GateCount; g++)
             {
                 Gemm.PackColumns(MatrixOp.Transpose, H, (g * H) + u0, units, weightHh, H, packed.Slice(g * sliceLength, sliceLength));
+                if (projectPerStep)
+                {
+                    Gemm.PackBlocks(MatrixOp.Transpose, I, (g * H) + u0, units, weightIh, I, packedIh.Slice(g * inputSliceLength, inputSliceLength));
+                }
             }
 
             Pool.Barrier(worker);
 
-            // Phase 2: gates[N, own columns of each gate] = xPacked * W_ih[own rows]^T.
-            if (N > 0)
+            // Phase 2: gates[N, own columns of each gate] = xPacked * W_ih[own rows]^T (or step by step in phase 3).
+            if (N > 0 && !projectPerStep)
             {
                 Span<float> scratch = Gemm.ThreadScratch;
                 for (int g = 0; g < TCell.GateCount; g++)
@@ -264,6 +271,16 @@ internal static unsafe class ParallelSequenceDriver
                 int prevRow = ws.StateSlotRow(s), row = ws.StateSlotRow(s + 1);
                 ReadOnlySpan<float> hPrev = hs.Slice(prevRow * H, rows * H);
                 Span<float> gatesS = gates.Slice(rowStart[s] * GH, rows * GH);
+
+                if (projectPerStep)
+                {
+                    // [B_s, own columns of each gate] = x_t[B_s, I] * W_ih^T[I, own columns]
+                    ReadOnlySpan<float> xS = xPacked.Slice(rowStart[s] * I, rows * I);
+                    for (int g = 0; g < TCell.GateCount; g++)
+                    {
+                        Gemm.MultiplyPackedBlocks(rows, units, I, xS, I, packedIh.Slice(g * inputSliceLength, inputSliceLength), gatesS[((g * H) + u0)..], GH);
+                    }
+                }
 
                 // [B_s, own columns of each gate] (+)= h_{t-1}[B_s, H] * W_hh^T[H, own columns]
                 Span<float> product = separate ? projection[..(rows * GH)] : gatesS;

@@ -184,7 +184,7 @@ internal static class SequenceDriver
         Span<float> packedWih = projectPerStep ? ws.Segment(ws.PackedInputWeightOffset, Gemm.PackedBlocksLength(I, GH)) : default;
         if (projectPerStep)
         {
-            Gemm.PackBlocks(MatrixOp.Transpose, I, GH, w.WeightIh, I, packedWih);
+            Gemm.PackBlocks(MatrixOp.Transpose, I, 0, GH, w.WeightIh, I, packedWih);
         }
         else
         {
@@ -274,8 +274,8 @@ internal static class SequenceDriver
     /// instead of ~105 GFLOP/s and the steps wait on DRAM for their rows, while a B-row product against the packed
     /// W_ih runs at the recurrent GEMM's speed (105-115 GFLOP/s at B >= 16) on rows that are in cache. At small B the
     /// big GEMM wins (B = 1 would be T matrix-vector products). Both forms give every element the same operations
-    /// (<see cref="Gemm.MultiplyPackedBlocks"/>), so they are bitwise equal and the parallel driver, which always
-    /// multiplies all rows at once, gives the same bits.
+    /// (<see cref="Gemm.MultiplyPackedBlocks"/>), so they are bitwise equal, and so is the parallel driver, which
+    /// projects step by step on each worker's own columns in the forward pass and computes dX over all rows at once.
     /// </summary>
     internal static bool ProjectsInputsPerStep(int batch) => batch >= PerStepProjectionMinBatch;
 
@@ -318,7 +318,7 @@ internal static class SequenceDriver
         Span<float> dxStep = dxPerStep ? ws.Segment(ws.DxStepOffset, B * I) : default;
         if (dxPerStep)
         {
-            Gemm.PackBlocks(MatrixOp.None, GH, I, w.WeightIh, I, packedWih);
+            Gemm.PackBlocks(MatrixOp.None, GH, 0, I, w.WeightIh, I, packedWih);
         }
         for (int s = steps - 1; s >= 0; s--)
         {
