@@ -263,12 +263,10 @@ public static class Gemm
 
     internal static int RoundUpToPanel(int n) => (n + PanelWidth - 1) / PanelWidth * PanelWidth;
 
-    /// <summary>Floats <see cref="PackBlocks"/> writes for op(B) [K, N]: the same as <see cref="PackedLength"/>.</summary>
-    internal static int PackedBlocksLength(int k, int n) => k * RoundUpToPanel(n);
-
     /// <summary>
     /// Packs columns [<paramref name="j0"/>, <paramref name="j0"/> + <paramref name="n"/>) of op(B) [K, *] as consecutive
-    /// blocks of KC rows, each laid out as <see cref="PackB"/> lays out a whole matrix, for <see cref="MultiplyPackedBlocks"/>.
+    /// blocks of KC rows, each laid out as <see cref="PackB"/> lays out a whole matrix, for <see cref="MultiplyPackedBlocks"/>:
+    /// <see cref="PackedLength"/>(k, n) floats in all.
     /// </summary>
     internal static void PackBlocks(MatrixOp opB, int k, int j0, int n, ReadOnlySpan<float> b, int ldb, Span<float> packed)
     {
@@ -416,12 +414,13 @@ public static class Gemm
             ref float cBlock = ref Unsafe.Add(ref c, (nint)ic * ldc);
             if (Unsafe.IsNullRef(ref packedA))
             {
-                RunPanelsOnRowBlock(width, mc, n, kc, ref aBlock, aRow, aCol, ref packed, beta, ref cBlock, ldc);
+                RunPanelsOnRowBlock(width, mc, n, kc, ref aBlock, aRow, aCol, PackedRows * aRow, ref packed, beta, ref cBlock, ldc);
             }
             else
             {
+                // Micro-panel b starts at b * 8 * kc; within it rows are 1 apart and k steps 8.
                 PackA(ref aBlock, aCol, mc, kc, ref packedA);
-                RunPanelsOnPackedRowBlock(width, mc, n, kc, ref packedA, ref packed, beta, ref cBlock, ldc);
+                RunPanelsOnRowBlock(width, mc, n, kc, ref packedA, 1, PackedRows, (nint)PackedRows * kc, ref packed, beta, ref cBlock, ldc);
             }
         }
     }
@@ -459,74 +458,24 @@ public static class Gemm
         }
     }
 
-    private static void RunPanelsOnPackedRowBlock(VectorWidth width, int m, int n, int kc, ref float packedA, ref float packed, float beta, ref float c, int ldc)
+    // Row i of A: block i / 8 at a + (i / 8) * blockStride, then (i % 8) * aRow; k steps aCol. In place, blockStride is
+    // 8 * aRow; for A packed by PackA it is 8 * kc with aRow = 1, aCol = 8 (never with the scalar path, which reads A in
+    // place).
+    private static void RunPanelsOnRowBlock(VectorWidth width, int m, int n, int kc, ref float a, nint aRow, nint aCol, nint blockStride, ref float packed, float beta, ref float c, int ldc)
     {
         switch (width)
         {
             case VectorWidth.W512:
-                RunPackedPanels<Ops512, Vector512<float>>(m, n, kc, ref packedA, ref packed, beta, ref c, ldc);
+                RunPanels<Ops512, Vector512<float>>(m, n, kc, ref a, aRow, aCol, blockStride, ref packed, beta, ref c, ldc);
                 break;
             case VectorWidth.W256:
-                RunPackedPanels<Ops256, Vector256<float>>(m, n, kc, ref packedA, ref packed, beta, ref c, ldc);
-                break;
-            default:
-                RunPackedPanels<Ops128, Vector128<float>>(m, n, kc, ref packedA, ref packed, beta, ref c, ldc);
-                break;
-        }
-    }
-
-    // RunPanels over a packed A block: the same kernels on the same rows, reading A with row stride 1 and k stride 8.
-    private static void RunPackedPanels<TOps, TVector>(int m, int n, int kc, ref float packedA, ref float packed, float beta, ref float c, int ldc)
-        where TOps : struct, IVectorOps<TVector>
-        where TVector : struct
-    {
-        int nr = 2 * TOps.Count;
-        for (int j0 = 0; j0 < n; j0 += nr)
-        {
-            int cols = Math.Min(nr, n - j0);
-            ref float panel = ref Unsafe.Add(ref packed, ((nint)(j0 / PanelWidth) * kc * PanelWidth) + (j0 % PanelWidth));
-            ref float cBlock = ref Unsafe.Add(ref c, j0);
-            for (int r = 0; r < m; r += PackedRows)
-            {
-                int rows = Math.Min(PackedRows, m - r);
-                ref float microPanel = ref Unsafe.Add(ref packedA, (nint)r * kc);
-                ref float cRows = ref Unsafe.Add(ref cBlock, (nint)r * ldc);
-
-                // 8 rows x 2 vectors = 16 accumulators: only with 32 vector registers (AVX-512); AVX2's 16 would spill.
-                if (TOps.Count == 16 && rows == PackedRows)
-                {
-                    Kernel8x2<TOps, TVector>(kc, ref microPanel, 1, PackedRows, ref panel, ref cRows, ldc, beta, cols);
-                    continue;
-                }
-
-                int i = 0;
-                for (; i + MR <= rows; i += MR)
-                {
-                    Kernel4x2<TOps, TVector>(kc, ref Unsafe.Add(ref microPanel, i), 1, PackedRows, ref panel, ref Unsafe.Add(ref cRows, (nint)i * ldc), ldc, beta, cols);
-                }
-
-                for (; i < rows; i++)
-                {
-                    Kernel1x2<TOps, TVector>(kc, ref Unsafe.Add(ref microPanel, i), PackedRows, ref panel, ref Unsafe.Add(ref cRows, (nint)i * ldc), beta, cols);
-                }
-            }
-        }
-    }
-
-    private static void RunPanelsOnRowBlock(VectorWidth width, int m, int n, int kc, ref float a, nint aRow, nint aCol, ref float packed, float beta, ref float c, int ldc)
-    {
-        switch (width)
-        {
-            case VectorWidth.W512:
-                RunPanels<Ops512, Vector512<float>>(m, n, kc, ref a, aRow, aCol, ref packed, beta, ref c, ldc);
-                break;
-            case VectorWidth.W256:
-                RunPanels<Ops256, Vector256<float>>(m, n, kc, ref a, aRow, aCol, ref packed, beta, ref c, ldc);
+                RunPanels<Ops256, Vector256<float>>(m, n, kc, ref a, aRow, aCol, blockStride, ref packed, beta, ref c, ldc);
                 break;
             case VectorWidth.W128:
-                RunPanels<Ops128, Vector128<float>>(m, n, kc, ref a, aRow, aCol, ref packed, beta, ref c, ldc);
+                RunPanels<Ops128, Vector128<float>>(m, n, kc, ref a, aRow, aCol, blockStride, ref packed, beta, ref c, ldc);
                 break;
             default:
+                System.Diagnostics.Debug.Assert(blockStride == PackedRows * aRow, "the scalar path reads A in place");
                 RunPanelsScalar(m, n, kc, ref a, aRow, aCol, ref packed, beta, ref c, ldc);
                 break;
         }
@@ -535,7 +484,7 @@ public static class Gemm
     // Loops 3..1 over one packed block: 32-wide panels, split into NR = 2 * vector-width column blocks. The kernels are
     // not inlined here: with several of them in one method body the JIT's register allocator spills accumulators
     // inside the k loops (measured: 111 -> 40 GFLOP/s); one call per MR x NR x kc tile costs nothing by comparison.
-    private static void RunPanels<TOps, TVector>(int m, int n, int kc, ref float a, nint aRow, nint aCol, ref float packed, float beta, ref float c, int ldc)
+    private static void RunPanels<TOps, TVector>(int m, int n, int kc, ref float a, nint aRow, nint aCol, nint blockStride, ref float packed, float beta, ref float c, int ldc)
         where TOps : struct, IVectorOps<TVector>
         where TVector : struct
     {
@@ -557,25 +506,29 @@ public static class Gemm
             int cols = Math.Min(nr, n - j0);
             ref float panel = ref Unsafe.Add(ref packed, ((nint)(j0 / PanelWidth) * kc * PanelWidth) + (j0 % PanelWidth));
             ref float cBlock = ref Unsafe.Add(ref c, j0);
-            int i = 0;
-
-            // 8 rows x 2 vectors = 16 accumulators: only with 32 vector registers (AVX-512); AVX2's 16 would spill.
-            if (TOps.Count == 16)
+            for (int r = 0; r < m; r += PackedRows)
             {
-                for (; i + 8 <= m; i += 8)
+                int rows = Math.Min(PackedRows, m - r);
+                ref float aRows = ref Unsafe.Add(ref a, (r / PackedRows) * blockStride);
+                ref float cRows = ref Unsafe.Add(ref cBlock, (nint)r * ldc);
+
+                // 8 rows x 2 vectors = 16 accumulators: only with 32 vector registers (AVX-512); AVX2's 16 would spill.
+                if (TOps.Count == 16 && rows == PackedRows)
                 {
-                    Kernel8x2<TOps, TVector>(kc, ref Unsafe.Add(ref a, i * aRow), aRow, aCol, ref panel, ref Unsafe.Add(ref cBlock, (nint)i * ldc), ldc, beta, cols);
+                    Kernel8x2<TOps, TVector>(kc, ref aRows, aRow, aCol, ref panel, ref cRows, ldc, beta, cols);
+                    continue;
                 }
-            }
 
-            for (; i + MR <= m; i += MR)
-            {
-                Kernel4x2<TOps, TVector>(kc, ref Unsafe.Add(ref a, i * aRow), aRow, aCol, ref panel, ref Unsafe.Add(ref cBlock, (nint)i * ldc), ldc, beta, cols);
-            }
+                int i = 0;
+                for (; i + MR <= rows; i += MR)
+                {
+                    Kernel4x2<TOps, TVector>(kc, ref Unsafe.Add(ref aRows, i * aRow), aRow, aCol, ref panel, ref Unsafe.Add(ref cRows, (nint)i * ldc), ldc, beta, cols);
+                }
 
-            for (; i < m; i++)
-            {
-                Kernel1x2<TOps, TVector>(kc, ref Unsafe.Add(ref a, i * aRow), aCol, ref panel, ref Unsafe.Add(ref cBlock, (nint)i * ldc), beta, cols);
+                for (; i < rows; i++)
+                {
+                    Kernel1x2<TOps, TVector>(kc, ref Unsafe.Add(ref aRows, i * aRow), aCol, ref panel, ref Unsafe.Add(ref cRows, (nint)i * ldc), beta, cols);
+                }
             }
         }
     }

@@ -239,7 +239,7 @@ internal static unsafe class ParallelSequenceDriver
             // This worker's W_hh^T [H, U] for each gate, packed here so it stays in this core's cache: [G][H][U]; with
             // the per-step input projection (SequenceDriver.ProjectsInputsPerStep) its W_ih^T [I, U] too, in K blocks.
             bool projectPerStep = SequenceDriver.ProjectsInputsPerStep(B);
-            int sliceLength = PackedSliceLength(H, units), inputSliceLength = projectPerStep ? Gemm.PackedBlocksLength(I, units) : 0;
+            int sliceLength = PackedSliceLength(H, units), inputSliceLength = projectPerStep ? Gemm.PackedLength(I, units) : 0;
             Span<float> packedAll = WorkerBuffers.PackedWeights(TCell.GateCount * (sliceLength + inputSliceLength));
             Span<float> packed = packedAll[..(TCell.GateCount * sliceLength)], packedIh = packedAll[(TCell.GateCount * sliceLength)..];
             for (int g = 0; g < TCell.GateCount; g++)

@@ -74,7 +74,7 @@ public sealed class RecurrentWorkspace
         BiasOffset = Carve(ref offset, gateWidth);
         BiasGradientOffset = Carve(ref offset, 2 * gateWidth);
         PackedWeightOffset = Carve(ref offset, Math.Max(Gemm.PackedLength(hiddenSize, (int)gateWidth), Gemm.PackedLength((int)gateWidth, hiddenSize)));
-        PackedInputWeightOffset = Carve(ref offset, Math.Max(Gemm.PackedBlocksLength(inputSize, (int)gateWidth), Gemm.PackedBlocksLength((int)gateWidth, inputSize)));
+        PackedInputWeightOffset = Carve(ref offset, Math.Max(Gemm.PackedLength(inputSize, (int)gateWidth), Gemm.PackedLength((int)gateWidth, inputSize)));
         DxStepOffset = Carve(ref offset, (long)maxBatchSize * inputSize);
         GemmScratchOffset = Carve(ref offset, Gemm.ScratchLength);
 

@@ -181,7 +181,7 @@ internal static class SequenceDriver
         }
 
         bool projectPerStep = ProjectsInputsPerStep(B);
-        Span<float> packedWih = projectPerStep ? ws.Segment(ws.PackedInputWeightOffset, Gemm.PackedBlocksLength(I, GH)) : default;
+        Span<float> packedWih = projectPerStep ? ws.Segment(ws.PackedInputWeightOffset, Gemm.PackedLength(I, GH)) : default;
         if (projectPerStep)
         {
             Gemm.PackBlocks(MatrixOp.Transpose, I, 0, GH, w.WeightIh, I, packedWih);
@@ -314,7 +314,7 @@ internal static class SequenceDriver
 
         // dX step by step: W_ih [G*H, I] packed once; each step's [B_s, I] rows go to dX from L1.
         bool dxPerStep = !g.DX.IsEmpty && ProjectsInputsPerStep(B);
-        Span<float> packedWih = dxPerStep ? ws.Segment(ws.PackedInputWeightOffset, Gemm.PackedBlocksLength(GH, I)) : default;
+        Span<float> packedWih = dxPerStep ? ws.Segment(ws.PackedInputWeightOffset, Gemm.PackedLength(GH, I)) : default;
         Span<float> dxStep = dxPerStep ? ws.Segment(ws.DxStepOffset, B * I) : default;
         if (dxPerStep)
         {
