@@ -1,5 +1,6 @@
 // A training step (forward, loss, backward, clipping, Adam) and a sampling step of the character model allocate nothing.
 using FastRnn.Cli.CharModel;
+using FastRnn.Testing;
 using FastRnn.Training;
 
 namespace FastRnn.Cli.Tests;
@@ -7,7 +8,7 @@ namespace FastRnn.Cli.Tests;
 /// <summary>
 /// Runs alone: a garbage collection triggered by tests allocating on other threads retires this thread's allocation
 /// context, and GetAllocatedBytesForCurrentThread then reports its unused remainder (seen in CI: 3064 bytes) although
-/// nothing was allocated. The window is also measured inside a no-GC region, and measured again if a collection ran.
+/// nothing was allocated; AllocationMeasurement also measures inside a no-GC region, again if a collection ran.
 /// </summary>
 [CollectionDefinition(nameof(CharModelAllocationTests), DisableParallelization = true)]
 public sealed class CharModelAllocationCollection;
@@ -27,29 +28,15 @@ public class CharModelAllocationTests
         var trainer = new CharTrainer(model, adam, new CharBatcher(ids, 9, 3, CharBatcher.InitialState(1)), clip: 0.5);
         var sampler = new CharSampler(model);
         var random = new SplitMix64(2);
-        trainer.Step();
         sampler.Feed(0);
-        sampler.Feed(sampler.Next(0.7, ref random));
-
-        long allocated = 0;
-        for (int attempt = 0; attempt < 3; attempt++)
-        {
-            bool noGc = GC.TryStartNoGCRegion(64 << 20);
-            long before = GC.GetAllocatedBytesForCurrentThread();
-            for (int i = 0; i < 3; i++)
+        long allocated = AllocationMeasurement.BytesAllocatedBy(
+            () =>
             {
                 trainer.Step();
                 sampler.Feed(sampler.Next(0.7, ref random));
-            }
-
-            allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-            if (noGc && System.Runtime.GCSettings.LatencyMode == System.Runtime.GCLatencyMode.NoGCRegion)
-            {
-                GC.EndNoGCRegion();
-                break;
-            }
-        }
-
+            },
+            warmups: 1,
+            repetitions: 3);
         Assert.Equal(0, allocated);
     }
 }

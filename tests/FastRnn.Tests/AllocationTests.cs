@@ -1,5 +1,6 @@
 // Once the workspace exists, a whole training step (forward, head, loss, backward, optimizer) allocates nothing.
 using FastRnn.Layers;
+using FastRnn.Testing;
 using FastRnn.Training;
 
 namespace FastRnn.Tests;
@@ -164,36 +165,8 @@ public class AllocationTests
         AssertNoAllocation(Step);
     }
 
-    internal static void AssertNoAllocation(Action step)
-    {
-        // Warm up: JIT tiers, the GEMM's per-thread scratch.
-        for (int i = 0; i < 3; i++)
-        {
-            step();
-        }
-
-        // No collection may run inside the window (see AllocationCollection); if one does anyway, measure again.
-        long allocated = 0;
-        for (int attempt = 0; attempt < 3; attempt++)
-        {
-            bool noGc = GC.TryStartNoGCRegion(64 << 20);
-            long before = GC.GetAllocatedBytesForCurrentThread();
-            for (int i = 0; i < 5; i++)
-            {
-                step();
-            }
-
-            allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-            bool undisturbed = noGc && System.Runtime.GCSettings.LatencyMode == System.Runtime.GCLatencyMode.NoGCRegion;
-            if (undisturbed)
-            {
-                GC.EndNoGCRegion();
-                break;
-            }
-        }
-
-        Assert.Equal(0, allocated);
-    }
+    // Warm-up covers the JIT tiers and the GEMM's per-thread scratch; the window is measured without a collection.
+    internal static void AssertNoAllocation(Action step) => Assert.Equal(0, AllocationMeasurement.BytesAllocatedBy(step));
 
     internal static float[] RandomValues(Random random, int count)
     {
