@@ -122,6 +122,52 @@ public class ParallelDeterminismTests(PoolFixture pools) : IClassFixture<PoolFix
         AssertBitwiseEqual(parallel, single);
     }
 
+    /// <summary>
+    /// The weight gradients are added inside the backward loop in blocks of 256 packed rows, last block first
+    /// (WeightGradientBlocks). With N past one block, blocks that start or end inside a step, a step wider than a block
+    /// (B = 300), I or H past one 512-column GEMM panel block, ragged and zero lengths, both directions and TBPTT, they
+    /// must match the double reference and be bit for bit the same on 1 to 4 workers.
+    /// </summary>
+    [Theory]
+    [InlineData(0, 40, 13, 24, 40, false, 0)]
+    [InlineData(0, 29, 17, 36, 48, true, 0)]
+    [InlineData(1, 30, 21, 17, 48, true, 0)]
+    [InlineData(1, 45, 12, 20, 32, false, 4)]
+    [InlineData(2, 70, 9, 520, 20, false, 0)]
+    [InlineData(2, 6, 300, 8, 24, true, 0)]
+    [InlineData(2, 33, 16, 16, 520, false, 3)]
+    public void Weight_gradients_added_in_row_blocks_match_the_reference_on_1_to_4_workers(int cell, int T, int B, int I, int H, bool reverse, int truncationWindow)
+    {
+        var random = new Random((cell * 131) + (T * 17) + B);
+        int[] lengths = new int[B];
+        for (int b = 0; b < B; b++)
+        {
+            lengths[b] = b % 4 == 3 ? 0 : random.Next((T / 2) + 1, T + 1);
+        }
+
+        lengths[B / 2] = T;
+        RnnTestCase c = cell switch
+        {
+            0 => RnnTestCase.From(RnnGenerators.CreateLstmCase(new RnnShape(T, B, I, H), lengths, reverse, true, true, true, true, 1.0, T + B)),
+            1 => RnnTestCase.From(RnnGenerators.CreateGruCase(new RnnShape(T, B, I, H), lengths, reverse, true, true, 1.0, T + B)),
+            _ => RnnTestCase.From(RnnGenerators.CreateElmanCase(new RnnShape(T, B, I, H), Nonlinearity.Tanh, 0, lengths, reverse, true, true, T + B)),
+        };
+
+        Assert.True(lengths.Sum() > WeightGradientBlocks.Rows, "more than one block of packed rows");
+        FastResult single = RunOn(c, null, useAllWorkers: true, truncationWindow, out _);
+        if (truncationWindow == 0)
+        {
+            AssertMatchesReference(single, c.Reference());
+        }
+
+        for (int threads = 2; threads <= 4; threads++)
+        {
+            FastResult parallel = RunOn(c, pools.Get(threads), useAllWorkers: true, truncationWindow, out int workers);
+            Assert.Equal(Math.Min(threads, (H + UnitSlice.Alignment - 1) / UnitSlice.Alignment), workers);
+            AssertBitwiseEqual(parallel, single);
+        }
+    }
+
     /// <summary>A 2-layer bidirectional stack with dropout, whose layers all split (H = 112, B = 6): with and without a pool.</summary>
     [Theory]
     [InlineData(CellKind.Lstm)]

@@ -261,6 +261,37 @@ public static class Gemm
         RunPanels(VectorDispatch.Current, m, n, k, ref a, aRow, aCol, ref packedB, beta, ref c, ldc, ref Unsafe.NullRef<float>());
     }
 
+    /// <summary>
+    /// Packs <paramref name="rows"/> stored rows of columns [<paramref name="j0"/>, <paramref name="j0"/> +
+    /// <paramref name="n"/>) of B (not transposed) as rows [<paramref name="row0"/>, <paramref name="row0"/> +
+    /// <paramref name="rows"/>) of a block that <see cref="PackColumns"/> would pack for <paramref name="blockRows"/> rows:
+    /// a block whose rows come from several places is packed piece by piece.
+    /// </summary>
+    internal static void PackRowsInto(int rows, int j0, int n, ReadOnlySpan<float> b, int ldb, Span<float> packed, int row0, int blockRows)
+        => PackPanels(MatrixOp.None, ref MemoryMarshal.GetReference(b), ldb, 0, rows, j0, n, ref Unsafe.Add(ref MemoryMarshal.GetReference(packed), (nint)row0 * PanelWidth), (nint)blockRows * PanelWidth);
+
+    /// <summary>
+    /// <c>C[M, N] = A^T[M, K] * B + beta * C</c> for a stored A [K, M] and B packed by <see cref="PackColumns"/>, with
+    /// K at most <see cref="KC"/>: A is packed into <paramref name="packedA"/> (<see cref="PackedALength"/> floats) an MC
+    /// block at a time, so the kernels do not stride through stored rows lda apart (whole L1 sets alias when lda * 4
+    /// bytes is a multiple of 4 KiB). Pure data movement: the bits are those of reading A in place.
+    /// </summary>
+    internal static void MultiplyPackedTransposedA(int m, int n, int k, ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> packedB, float beta, Span<float> c, int ldc, Span<float> packedA)
+    {
+        System.Diagnostics.Debug.Assert(k <= KC && packedA.Length >= PackedALength, "one K block, packed into an MC x KC buffer");
+        VectorWidth width = VectorDispatch.Current;
+        if (m == 0 || n == 0 || k == 0 || width == VectorWidth.Scalar)
+        {
+            MultiplyPackedCore(MatrixOp.Transpose, m, n, k, a, lda, packedB, beta, c, ldc);
+            return;
+        }
+
+        RunPanels(width, m, n, k, ref MemoryMarshal.GetReference(a), 1, lda, ref MemoryMarshal.GetReference(packedB), beta, ref MemoryMarshal.GetReference(c), ldc, ref MemoryMarshal.GetReference(packedA));
+    }
+
+    /// <summary>Floats <see cref="MultiplyPackedTransposedA"/> packs A into: one MC x KC block.</summary>
+    internal const int PackedALength = MC * KC;
+
     internal static int RoundUpToPanel(int n) => (n + PanelWidth - 1) / PanelWidth * PanelWidth;
 
     /// <summary>
@@ -310,13 +341,17 @@ public static class Gemm
 
     // packed: [ceil(nc / 32)][kc][32]; columns past nc are zero so the kernel always runs full panels.
     private static void PackPanels(MatrixOp opB, ref float b, int ldb, int pc, int kc, int jc, int nc, ref float packed)
+        => PackPanels(opB, ref b, ldb, pc, kc, jc, nc, ref packed, (nint)kc * PanelWidth);
+
+    // As above, with panels panelStride floats apart: kc rows written into a block packed for more rows.
+    private static void PackPanels(MatrixOp opB, ref float b, int ldb, int pc, int kc, int jc, int nc, ref float packed, nint panelStride)
     {
         int panels = (nc + PanelWidth - 1) / PanelWidth;
         for (int panel = 0; panel < panels; panel++)
         {
             int j0 = jc + (panel * PanelWidth);
             int cols = Math.Min(PanelWidth, jc + nc - j0);
-            ref float dst = ref Unsafe.Add(ref packed, (nint)panel * kc * PanelWidth);
+            ref float dst = ref Unsafe.Add(ref packed, panel * panelStride);
             if (opB == MatrixOp.None)
             {
                 for (int p = 0; p < kc; p++)

@@ -385,6 +385,9 @@ internal static unsafe class ParallelSequenceDriver
             }
 
             // The time loop in reverse; every span below is touched only in this worker's columns until the barrier.
+            Span<float> scratch = Gemm.ThreadScratch;
+            Span<float> dWeightIh = View(DWeightIh, GH * I), dWeightHh = View(DWeightHh, GH * H);
+            int nextBlock = WeightGradientBlocks.Last(N);
             for (int s = steps - 1; s >= 0; s--)
             {
                 int rows = batchAt[s];
@@ -473,6 +476,9 @@ internal static unsafe class ParallelSequenceDriver
                     Pool.Barrier(worker);
                     Gemm.MultiplyPackedCore(MatrixOp.None, rows, units, GH, dGatesHiddenS, GH, packed, separate ? 1f : 0f, dhNext[u0..], H);
                 }
+
+                // Own rows of dW_ih and dW_hh (own gate columns of dGates) over the row blocks this step completes.
+                nextBlock = WeightGradientBlocks.AddCompleted<TCell>(ws, s, nextBlock, u0, units, buffers, dWeightIh, dWeightHh, scratch);
             }
 
             // Rows active at step 0 carry dh0 (dc0); zero-length sequences pass dh_n (dc_n) straight through.
@@ -491,43 +497,13 @@ internal static unsafe class ParallelSequenceDriver
                 TensorPrimitives.Add(dBiasHh.Slice(at, units), (separate ? dBiasHidden : dBiasInput).Slice(at, units), dBiasHh.Slice(at, units));
             }
 
-            // hPrev rows for dW_hh: contiguous in the state slots only when no sequence ends early; else gathered
-            // (steps [s0, s1) here).
-            ReadOnlySpan<float> hPrevRows = hs[..(N * H)];
-            bool gathered = N != steps * B;
-            if (gathered)
-            {
-                Span<float> rowsBuffer = ws.Segment(ws.RowsOffset, N * H);
-                (int s0, int s1) = Partition.Even(worker, Workers, steps);
-                for (int s = s0; s < s1; s++)
-                {
-                    hs.Slice(ws.StateSlotRow(s) * H, batchAt[s] * H).CopyTo(rowsBuffer.Slice(rowStart[s] * H, batchAt[s] * H));
-                }
-
-                hPrevRows = rowsBuffer;
-            }
-
-            Pool.Barrier(worker);
-
-            // Weight gradients over all N rows, split by tiles of the output:
-            // dW_ih[G*H, I] += dGates^T * xPacked[N, I];  dW_hh[G*H, H] += dGatesHidden^T * hPrev[N, H]
-            Span<float> scratch = Gemm.ThreadScratch;
-            if (N > 0)
-            {
-                Gemm.MultiplyTile(worker, Workers, MatrixOp.Transpose, MatrixOp.None, GH, I, N, dGates, GH, xPacked, I, 1f, View(DWeightIh, GH * I), I, scratch);
-                Gemm.MultiplyTile(worker, Workers, MatrixOp.Transpose, MatrixOp.None, GH, H, N, dGatesHidden, GH, hPrevRows, H, 1f, View(DWeightHh, GH * H), H, scratch);
-            }
-
             if (dX.IsEmpty)
             {
                 return;
             }
 
-            // dxPacked reuses the rows buffer: wait until every dW_hh tile has read the gathered hPrev.
-            if (gathered)
-            {
-                Pool.Barrier(worker);
-            }
+            // dX reads every worker's columns of dGates.
+            Pool.Barrier(worker);
 
             // dxPacked[rows r0..r1, I] = dGates[r0..r1, G*H] * W_ih[G*H, I], then those rows scattered back.
             Span<float> dxPacked = ws.Segment(ws.RowsOffset, N * I);

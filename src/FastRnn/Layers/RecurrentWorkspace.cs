@@ -229,6 +229,14 @@ public sealed class RecurrentWorkspace
     /// <summary>First row of state slot <paramref name="slot"/>: slot 0 is h0, slot s + 1 holds h after step s.</summary>
     internal int StateSlotRow(int slot) => slot == 0 ? 0 : BatchSize + RowStart[slot - 1];
 
+    /// <summary>The processing step whose packed rows hold row <paramref name="row"/> (0 &lt;= row &lt; N).</summary>
+    internal int StepOfRow(int row)
+    {
+        // RowStart rises strictly over [0, Steps): every step has at least one active sequence.
+        int at = Array.BinarySearch(RowStart, 0, Steps, row);
+        return at >= 0 ? at : ~at - 1;
+    }
+
     internal void BeginForward(RecurrentLayer owner, int sequenceLength, int batchSize, int steps)
     {
         Owner = owner;

@@ -320,6 +320,8 @@ internal static class SequenceDriver
         {
             Gemm.PackBlocks(MatrixOp.None, GH, 0, I, w.WeightIh, I, packedWih);
         }
+
+        int nextBlock = WeightGradientBlocks.Last(N);
         for (int s = steps - 1; s >= 0; s--)
         {
             int rows = batchAt[s];
@@ -409,6 +411,9 @@ internal static class SequenceDriver
                 // dh_{t-1} = [direct part +] dGatesHidden_s * W_hh
                 Gemm.MultiplyPackedCore(MatrixOp.None, rows, H, GH, dGatesHiddenS, GH, packedW, separate ? 1f : 0f, dhNext, H);
             }
+
+            // dW_ih += dGates^T * xPacked, dW_hh += dGatesHidden^T * hPrev over the row blocks this step completes.
+            nextBlock = WeightGradientBlocks.AddCompleted<TCell>(ws, s, nextBlock, 0, H, buffers, dw.WeightIh, dw.WeightHh, scratch);
         }
 
         // Rows active at step 0 carry dh0 (dc0); zero-length sequences pass dh_n (dc_n) straight through.
@@ -421,25 +426,6 @@ internal static class SequenceDriver
         // db_ih += sum dGates; db_hh += sum dGatesHidden (the same sums unless the recurrent projection is separate).
         TensorPrimitives.Add(dw.BiasIh, dBiasInput, dw.BiasIh);
         TensorPrimitives.Add(dw.BiasHh, separate ? dBiasHidden : dBiasInput, dw.BiasHh);
-
-        // Weight gradients over all N rows at once.
-        // dW_ih[G*H, I] += dGates^T[G*H, N] * xPacked[N, I]
-        Gemm.MultiplyCore(MatrixOp.Transpose, MatrixOp.None, GH, I, N, dGates, GH, xPacked, I, 1f, dw.WeightIh, I, scratch);
-
-        // dW_hh[G*H, H] += dGatesHidden^T * hPrev[N, H]; hPrev rows are contiguous only when no sequence ends early.
-        ReadOnlySpan<float> hPrevRows = hs[..(N * H)];
-        if (N != steps * B)
-        {
-            Span<float> gathered = ws.Segment(ws.RowsOffset, N * H);
-            for (int s = 0; s < steps; s++)
-            {
-                hs.Slice(ws.StateSlotRow(s) * H, batchAt[s] * H).CopyTo(gathered.Slice(rowStart[s] * H, batchAt[s] * H));
-            }
-
-            hPrevRows = gathered;
-        }
-
-        Gemm.MultiplyCore(MatrixOp.Transpose, MatrixOp.None, GH, H, N, dGatesHidden, GH, hPrevRows, H, 1f, dw.WeightHh, H, scratch);
 
         if (!g.DX.IsEmpty && !dxPerStep)
         {
