@@ -82,9 +82,9 @@ public class ParallelDeterminismTests(PoolFixture pools) : IClassFixture<PoolFix
     }
 
     /// <summary>
-    /// At B >= 16 the passes multiply by W_ih step by step: the forward's input projection (on one thread, and on each
-    /// worker's own columns) and the single-threaded backward's dX, which the parallel backward computes over all rows
-    /// at once. Both must match the double reference and each other bit for bit, with lengths that shrink the batch from step to step (including zero lengths), in both
+    /// At B >= 16 the passes multiply by W_ih step by step: the forward's input projection and the backward's dX, on one
+    /// thread over all columns and on each worker over its own columns (the gate columns of its units forward, a block of
+    /// the I columns of dX backward). Both must match the double reference and each other bit for bit, with lengths that shrink the batch from step to step (including zero lengths), in both
     /// directions, and with I or G*H past one 256-long K block (I = 257, 300; LSTM H = 80, GRU H = 96).
     /// </summary>
     [Theory]

@@ -376,8 +376,20 @@ internal static unsafe class ParallelSequenceDriver
             Span<float> dBiasInput = dBias[..GH], dBiasHidden = dBias[GH..];
 
             // This worker's columns of W_hh [G*H, U], packed here: dhNext[B_s, own units] (+)= dGatesHidden_s * W_hh[:, own units].
-            Span<float> packed = WorkerBuffers.PackedWeights(PackedSliceLength(GH, units));
+            // With dX step by step (SequenceDriver.ProjectsInputsPerStep), its columns [i0, i1) of W_ih [G*H, I] too, in K
+            // blocks: dx_t[B_s, i0..i1) = dGates_s[B_s, G*H] * W_ih[:, i0..i1), after the step's barrier.
+            bool dxPerStep = !dX.IsEmpty && SequenceDriver.ProjectsInputsPerStep(B);
+            (int i0, int i1) = dxPerStep ? Partition.Blocks(worker, Workers, I, Gemm.PanelWidth) : (0, 0);
+            int inputColumns = i1 - i0, sliceLength = PackedSliceLength(GH, units);
+            Span<float> packedAll = WorkerBuffers.PackedWeights(sliceLength + (inputColumns > 0 ? Gemm.PackedLength(GH, inputColumns) : 0));
+            Span<float> packed = packedAll[..sliceLength], packedIh = packedAll[sliceLength..];
             Gemm.PackColumns(MatrixOp.None, GH, u0, units, weightHh, H, packed);
+            if (inputColumns > 0)
+            {
+                Gemm.PackBlocks(MatrixOp.None, GH, i0, inputColumns, weightIh, I, packedIh);
+            }
+
+            Span<float> dxStep = dxPerStep ? ws.Segment(ws.DxStepOffset, B * I) : default;
             for (int g = 0; g < TCell.GateCount; g++)
             {
                 dBiasInput.Slice((g * H) + u0, units).Clear();
@@ -457,8 +469,26 @@ internal static unsafe class ParallelSequenceDriver
                     }
                 }
 
-                // Truncated BPTT: nothing crosses the cut, and no worker needs the others' gates, so no barrier.
-                if (TruncationWindow > 0 && s > 0 && s % TruncationWindow == 0)
+                // The next GEMMs read every worker's gate gradients of this step. Truncated BPTT: nothing crosses the
+                // cut, so without dX there no worker needs the others' gates, and no barrier.
+                bool cut = TruncationWindow > 0 && s > 0 && s % TruncationWindow == 0;
+                if (!cut || dxPerStep)
+                {
+                    Pool.Barrier(worker);
+                }
+
+                if (inputColumns > 0)
+                {
+                    // Own columns of dx_t, scattered to [T, B, I] from the [B, I] step buffer.
+                    Gemm.MultiplyPackedBlocks(rows, inputColumns, GH, dGatesS, GH, packedIh, dxStep[i0..], I);
+                    for (int j = 0; j < rows; j++)
+                    {
+                        int t = TimeIndex(ws, Reverse, s, j);
+                        dxStep.Slice((j * I) + i0, inputColumns).CopyTo(dX.Slice((((t * B) + order[j]) * I) + i0, inputColumns));
+                    }
+                }
+
+                if (cut)
                 {
                     for (int j = 0; j < rows; j++)
                     {
@@ -471,9 +501,7 @@ internal static unsafe class ParallelSequenceDriver
                 }
                 else
                 {
-                    // dh_{t-1}[:, own units] = [direct part +] dGatesHidden_s[B_s, G*H] * W_hh[:, own units]: needs every
-                    // worker's gate gradients of this step.
-                    Pool.Barrier(worker);
+                    // dh_{t-1}[:, own units] = [direct part +] dGatesHidden_s[B_s, G*H] * W_hh[:, own units].
                     Gemm.MultiplyPackedCore(MatrixOp.None, rows, units, GH, dGatesHiddenS, GH, packed, separate ? 1f : 0f, dhNext[u0..], H);
                 }
 
@@ -502,14 +530,17 @@ internal static unsafe class ParallelSequenceDriver
                 return;
             }
 
-            // dX reads every worker's columns of dGates.
-            Pool.Barrier(worker);
+            // dxPacked[rows r0..r1, I] = dGates[r0..r1, G*H] * W_ih[G*H, I], then those rows scattered back; it reads
+            // every worker's columns of dGates.
+            (int r0, int r1) = dxPerStep ? (0, 0) : Partition.Blocks(worker, Workers, N, 8);
+            if (!dxPerStep)
+            {
+                Pool.Barrier(worker);
+            }
 
-            // dxPacked[rows r0..r1, I] = dGates[r0..r1, G*H] * W_ih[G*H, I], then those rows scattered back.
-            Span<float> dxPacked = ws.Segment(ws.RowsOffset, N * I);
-            (int r0, int r1) = Partition.Blocks(worker, Workers, N, 8);
             if (r1 > r0)
             {
+                Span<float> dxPacked = ws.Segment(ws.RowsOffset, N * I);
                 Gemm.MultiplyCore(MatrixOp.None, MatrixOp.None, r1 - r0, I, GH, dGates[(r0 * GH)..], GH, weightIh, I, 0f, dxPacked[(r0 * I)..], I, scratch);
                 for (int s = 0; s < steps; s++)
                 {
