@@ -18,6 +18,8 @@ internal readonly struct ElmanCell<TActivation>(TActivation activation) : IRecur
 
     public static bool HasSeparateRecurrentProjection => false;
 
+    public static bool BackwardReadsGates => false;
+
     // gates: [B_t, H] = W_ih x + W_hh h (left as is)  bias: [H]  h: [B_t, H] = f(gates + bias)
     public void ForwardStep(in ForwardStep step) => VectorDispatch.Run<ElmanCell<TActivation>, ForwardStep>(this, step);
 

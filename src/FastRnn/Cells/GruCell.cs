@@ -23,6 +23,8 @@ internal readonly struct GruCell : IRecurrentCell, IVectorKernel<ForwardStep>, I
 
     public static bool HasSeparateRecurrentProjection => true;
 
+    public static bool BackwardReadsGates => true;
+
     public void ForwardStep(in ForwardStep step) => VectorDispatch.Run<GruCell, ForwardStep>(this, step);
 
     public void BackwardStep(in BackwardStep step) => VectorDispatch.Run<GruCell, BackwardStep>(this, step);

@@ -20,6 +20,14 @@ internal interface IRecurrentCell
     /// </summary>
     static abstract bool HasSeparateRecurrentProjection { get; }
 
+    /// <summary>
+    /// Whether the backward step reads what the forward step left in <see cref="ForwardStep.Gates"/>. When it does not
+    /// (Elman: f' comes from h), and the input projection runs step by step, the driver lets the step's GEMMs write
+    /// the pre-activations straight into the h rows and the cell applies f in place, so no [N, G*H] gate rows are
+    /// written and read back through memory.
+    /// </summary>
+    static abstract bool BackwardReadsGates { get; }
+
     void ForwardStep(in ForwardStep step);
 
     void BackwardStep(in BackwardStep step);

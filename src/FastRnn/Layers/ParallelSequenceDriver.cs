@@ -270,7 +270,8 @@ internal static unsafe class ParallelSequenceDriver
                 int rows = batchAt[s];
                 int prevRow = ws.StateSlotRow(s), row = ws.StateSlotRow(s + 1);
                 ReadOnlySpan<float> hPrev = hs.Slice(prevRow * H, rows * H);
-                Span<float> gatesS = gates.Slice(rowStart[s] * GH, rows * GH);
+                // Without a backward that reads them (Elman), the step's gates are its h rows: f is applied in place.
+                Span<float> gatesS = projectPerStep && !TCell.BackwardReadsGates ? hs.Slice(row * H, rows * H) : gates.Slice(rowStart[s] * GH, rows * GH);
 
                 if (projectPerStep)
                 {

@@ -205,7 +205,8 @@ internal static class SequenceDriver
             int rows = batchAt[s];
             int prevRow = ws.StateSlotRow(s), row = ws.StateSlotRow(s + 1);
             ReadOnlySpan<float> hPrev = hs.Slice(prevRow * H, rows * H);
-            Span<float> gatesS = gates.Slice(rowStart[s] * GH, rows * GH);
+            // Without a backward that reads them (Elman), the step's gates are its h rows: f is applied in place.
+            Span<float> gatesS = projectPerStep && !TCell.BackwardReadsGates ? hs.Slice(row * H, rows * H) : gates.Slice(rowStart[s] * GH, rows * GH);
             if (projectPerStep)
             {
                 // [B_s, G*H] = x_t[B_s, I] * W_ih^T, written to L1/L2 just before the step reads it.
