@@ -7,8 +7,11 @@
 // the pointwise step of its units. The workers meet at one barrier per step:
 //   forward : GEMM(own cols of all G gates) -> cell(own units) -> barrier  (the next GEMM reads all of h_t)
 //   backward: cell(own units) -> barrier -> dhNext[:, own units] = dG[:, all G*H] * W_hh[:, own units]
-//             (the next step's cell needs only its own columns of dhNext; no barrier at a TBPTT cut)
-// The weight-gradient GEMMs, dX and the gathers and scatters are split by output rows or columns.
+//             (the next step's cell needs only its own columns of dhNext; no barrier at a TBPTT cut), and from B = 16
+//             on, after the same barrier, dx_t[:, own I columns] = dG[:, all G*H] * W_ih[:, own I columns]
+// The weight gradients are added inside the backward loop block by block (WeightGradientBlocks), each worker its own
+// gate rows of dW from its own gate columns of dG. dX at small B and the gathers and scatters are split by rows or
+// columns.
 //
 // Determinism: every output element is computed by one worker with the same operations in the same order as on one
 // thread. The GEMM reduces each element over k ascending in the same KC blocks whatever the tile (and stores with
