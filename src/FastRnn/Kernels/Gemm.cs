@@ -204,34 +204,6 @@ public static class Gemm
     internal static Span<float> ThreadScratch => s_threadScratch ??= new float[ScratchLength];
 
     /// <summary>
-    /// Worker <paramref name="worker"/>'s tile of a multiply split among <paramref name="workers"/>: C is cut into row
-    /// blocks of 8 or column blocks of whole 32-wide panels, whichever gives more pieces. Every element is reduced in the
-    /// same order as by <see cref="MultiplyCore"/> on all of C (k ascending, the same KC blocks), so the result does not
-    /// depend on the split; op(B) is packed by each worker into its own <paramref name="scratch"/>.
-    /// </summary>
-    internal static void MultiplyTile(int worker, int workers, MatrixOp opA, MatrixOp opB, int m, int n, int k, ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, float beta, Span<float> c, int ldc, Span<float> scratch)
-    {
-        const int RowBlock = 8;
-        int rowBlocks = (m + RowBlock - 1) / RowBlock, columnBlocks = (n + PanelWidth - 1) / PanelWidth;
-        if (rowBlocks >= columnBlocks)
-        {
-            (int i0, int i1) = Threading.Partition.Blocks(worker, workers, m, RowBlock);
-            if (i1 > i0)
-            {
-                MultiplyCore(opA, opB, i1 - i0, n, k, a[(opA == MatrixOp.None ? i0 * lda : i0)..], lda, b, ldb, beta, c[(i0 * ldc)..], ldc, scratch);
-            }
-        }
-        else
-        {
-            (int j0, int j1) = Threading.Partition.Blocks(worker, workers, n, PanelWidth);
-            if (j1 > j0)
-            {
-                MultiplyCore(opA, opB, m, j1 - j0, k, a, lda, b[(opB == MatrixOp.None ? j0 : j0 * ldb)..], ldb, beta, c[j0..], ldc, scratch);
-            }
-        }
-    }
-
-    /// <summary>
     /// Packs columns [<paramref name="j0"/>, <paramref name="j0"/> + <paramref name="n"/>) of op(B) [K, *] as
     /// <see cref="PackB"/> packs a whole matrix: the packed slice multiplies exactly like those columns of the whole.
     /// </summary>

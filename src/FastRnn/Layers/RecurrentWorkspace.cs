@@ -68,7 +68,8 @@ public sealed class RecurrentWorkspace
         GatesOffset = Carve(ref offset, maxRows * gateWidth);
         StatesOffset = Carve(ref offset, (maxRows + maxBatchSize) * hiddenSize);
         DGatesOffset = Carve(ref offset, maxRows * gateWidth);
-        RowsOffset = Carve(ref offset, maxRows * Math.Max(inputSize, hiddenSize));
+        // dX over all packed rows [N, I], only below B = 16 (from there on dX is computed step by step).
+        RowsOffset = Carve(ref offset, (long)maxSequenceLength * Math.Min(maxBatchSize, SequenceDriver.PerStepProjectionMinBatch - 1) * inputSize);
         DhNextOffset = Carve(ref offset, (long)maxBatchSize * hiddenSize);
         DhOffset = Carve(ref offset, (long)maxBatchSize * hiddenSize);
         BiasOffset = Carve(ref offset, gateWidth);
