@@ -168,6 +168,41 @@ public class ParallelDeterminismTests(PoolFixture pools) : IClassFixture<PoolFix
         }
     }
 
+    /// <summary>
+    /// From 8 MiB of saved gate rows on, the forward's step GEMMs write into a cached [B, G*H] block that is then copied
+    /// to the saved rows (SequenceDriver.UsesStepGates). Forced on for small shapes: the same bits as without it, on one
+    /// thread and on 2-4 workers, and the double reference.
+    /// </summary>
+    [Theory]
+    [InlineData(0, 9, 16, 24, 48, false)]
+    [InlineData(0, 7, 19, 40, 64, true)]
+    [InlineData(1, 8, 17, 33, 48, false)]
+    [InlineData(1, 6, 33, 20, 80, true)]
+    public void The_cached_step_block_gives_the_same_bits(int cell, int T, int B, int I, int H, bool reverse)
+    {
+        var random = new Random((cell * 977) + (B * 13) + H);
+        int[] lengths = new int[B];
+        for (int b = 0; b < B; b++)
+        {
+            lengths[b] = b % 5 == 4 ? 0 : random.Next(1, T + 1);
+        }
+
+        lengths[0] = T;
+        RnnTestCase c = cell == 0
+            ? RnnTestCase.From(RnnGenerators.CreateLstmCase(new RnnShape(T, B, I, H), lengths, reverse, true, true, true, true, 1.0, B + H))
+            : RnnTestCase.From(RnnGenerators.CreateGruCase(new RnnShape(T, B, I, H), lengths, reverse, true, true, 1.0, B + H));
+
+        FastResult plain = RunOn(c, null, useAllWorkers: true, truncationWindow: 0, out _, useStepGates: false);
+        FastResult cached = RunOn(c, null, useAllWorkers: true, truncationWindow: 0, out _, useStepGates: true);
+        AssertMatchesReference(cached, c.Reference());
+        AssertBitwiseEqual(cached, plain);
+        for (int threads = 2; threads <= 4; threads++)
+        {
+            AssertBitwiseEqual(RunOn(c, pools.Get(threads), useAllWorkers: true, truncationWindow: 0, out int workers, useStepGates: true), plain);
+            Assert.True(workers > 1);
+        }
+    }
+
     /// <summary>A 2-layer bidirectional stack with dropout, whose layers all split (H = 112, B = 6): with and without a pool.</summary>
     [Theory]
     [InlineData(CellKind.Lstm)]
@@ -247,12 +282,13 @@ public class ParallelDeterminismTests(PoolFixture pools) : IClassFixture<PoolFix
     }
 
     /// <summary>Forward then backward on a fresh layer whose workspace uses <paramref name="pool"/>; reports how many workers the plan chose.</summary>
-    private static FastResult RunOn(RnnTestCase c, WorkerPool? pool, bool useAllWorkers, int truncationWindow, out int workers)
+    private static FastResult RunOn(RnnTestCase c, WorkerPool? pool, bool useAllWorkers, int truncationWindow, out int workers, bool? useStepGates = null)
     {
         (int T, int B, int I, int H) = c.Shape;
         RecurrentLayer layer = c.CreateLayer();
         RecurrentWorkspace workspace = layer.CreateWorkspace(T, B, pool);
         workspace.UseAllWorkers = useAllWorkers;
+        workspace.UseStepGates = useStepGates;
         workers = ParallelSequenceDriver.PlanWorkers(workspace, layer.GateCount, B);
 
         // Outputs start as NaN: every element must be written, by exactly one worker.

@@ -77,6 +77,7 @@ public sealed class RecurrentWorkspace
         PackedWeightOffset = Carve(ref offset, Math.Max(Gemm.PackedLength(hiddenSize, (int)gateWidth), Gemm.PackedLength((int)gateWidth, hiddenSize)));
         PackedInputWeightOffset = Carve(ref offset, Math.Max(Gemm.PackedLength(inputSize, (int)gateWidth), Gemm.PackedLength((int)gateWidth, inputSize)));
         DxStepOffset = Carve(ref offset, (long)maxBatchSize * inputSize);
+        StepGatesOffset = Carve(ref offset, (long)maxBatchSize * gateWidth);
         GemmScratchOffset = Carve(ref offset, Gemm.ScratchLength);
 
         // G decides the cell: 4 is the LSTM (cell state), 3 the GRU (separate recurrent projection).
@@ -186,6 +187,9 @@ public sealed class RecurrentWorkspace
     internal int PackedWeightOffset { get; }
     internal int PackedInputWeightOffset { get; }
     internal int DxStepOffset { get; }
+
+    /// <summary>[B, G*H] one step's gate pre-activations, computed here in cache and then copied to the saved gate rows.</summary>
+    internal int StepGatesOffset { get; }
     internal int GemmScratchOffset { get; }
     internal int CellsOffset { get; }
     internal int DcNextOffset { get; }
@@ -206,6 +210,9 @@ public sealed class RecurrentWorkspace
 
     /// <summary>Test hook: use every worker the hidden size allows (one per 16 units), ignoring the step-size rule.</summary>
     internal bool UseAllWorkers { get; set; }
+
+    /// <summary>Test hook: force the cached step block of the forward pass on or off (null: the size rule of SequenceDriver.UsesStepGates).</summary>
+    internal bool? UseStepGates { get; set; }
 
     // The parallel passes' work objects, made on first use and reused (one per cell type).
     internal object? ParallelForward { get; set; }
