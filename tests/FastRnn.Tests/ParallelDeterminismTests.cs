@@ -170,8 +170,8 @@ public class ParallelDeterminismTests(PoolFixture pools) : IClassFixture<PoolFix
 
     /// <summary>
     /// From 8 MiB of saved gate rows on, the forward's step GEMMs write into a cached [B, G*H] block that is then copied
-    /// to the saved rows (SequenceDriver.UsesStepGates). Forced on for small shapes: the same bits as without it, on one
-    /// thread and on 2-4 workers, and the double reference.
+    /// to the saved rows (SequenceDriver.UsesStepGates; one thread only). Forced on for small shapes: the double
+    /// reference, and the same bits as without it and as the parallel forward on 2-4 workers.
     /// </summary>
     [Theory]
     [InlineData(0, 9, 16, 24, 48, false)]

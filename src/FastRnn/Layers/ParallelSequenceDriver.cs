@@ -254,7 +254,6 @@ internal static unsafe class ParallelSequenceDriver
                 }
             }
 
-            Span<float> stepGates = SequenceDriver.UsesStepGates<TCell>(ws, B) ? ws.Segment(ws.StepGatesOffset, B * GH) : default;
             Pool.Barrier(worker);
 
             // Phase 2: gates[N, own columns of each gate] = xPacked * W_ih[own rows]^T (or step by step in phase 3).
@@ -276,7 +275,6 @@ internal static unsafe class ParallelSequenceDriver
                 ReadOnlySpan<float> hPrev = hs.Slice(prevRow * H, rows * H);
                 // Without a backward that reads them (Elman), the step's gates are its h rows: f is applied in place.
                 Span<float> gatesS = projectPerStep && !TCell.BackwardReadsGates ? hs.Slice(row * H, rows * H) : gates.Slice(rowStart[s] * GH, rows * GH);
-                Span<float> stepProduct = stepGates.IsEmpty ? gatesS : stepGates[..(rows * GH)];
 
                 if (projectPerStep)
                 {
@@ -284,28 +282,15 @@ internal static unsafe class ParallelSequenceDriver
                     ReadOnlySpan<float> xS = xPacked.Slice(rowStart[s] * I, rows * I);
                     for (int g = 0; g < TCell.GateCount; g++)
                     {
-                        Gemm.MultiplyPackedBlocks(rows, units, I, xS, I, packedIh.Slice(g * inputSliceLength, inputSliceLength), stepProduct[((g * H) + u0)..], GH);
+                        Gemm.MultiplyPackedBlocks(rows, units, I, xS, I, packedIh.Slice(g * inputSliceLength, inputSliceLength), gatesS[((g * H) + u0)..], GH);
                     }
                 }
 
                 // [B_s, own columns of each gate] (+)= h_{t-1}[B_s, H] * W_hh^T[H, own columns]
-                Span<float> product = separate ? projection[..(rows * GH)] : stepProduct;
+                Span<float> product = separate ? projection[..(rows * GH)] : gatesS;
                 for (int g = 0; g < TCell.GateCount; g++)
                 {
                     Gemm.MultiplyPackedCore(MatrixOp.None, rows, units, H, hPrev, H, packed.Slice(g * sliceLength, sliceLength), separate ? 0f : 1f, product[((g * H) + u0)..], GH);
-                }
-
-                if (!stepGates.IsEmpty)
-                {
-                    // Own columns of the cached step block to the saved gate rows.
-                    for (int j = 0; j < rows; j++)
-                    {
-                        for (int g = 0; g < TCell.GateCount; g++)
-                        {
-                            int at = (j * GH) + (g * H) + u0;
-                            stepProduct.Slice(at, units).CopyTo(gatesS.Slice(at, units));
-                        }
-                    }
                 }
 
                 var step = new ForwardStep
