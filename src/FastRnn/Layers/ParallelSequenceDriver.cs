@@ -374,7 +374,7 @@ internal static unsafe class ParallelSequenceDriver
             ReadOnlySpan<float> weightIh = View(WeightIh, GH * I), weightHh = View(WeightHh, GH * H);
             Span<float> dX = View(DX, T * B * I);
             var buffers = PassBuffers.Of<TCell>(ws);
-            Span<float> xPacked = buffers.XPacked, gates = buffers.Gates, hs = buffers.States, cs = buffers.Cells, saved = buffers.Saved;
+            Span<float> gates = buffers.Gates, hs = buffers.States, cs = buffers.Cells, saved = buffers.Saved;
             Span<float> dGates = buffers.DGates, dGatesHidden = buffers.DGatesHidden, dhNext = buffers.DhNext, dcNext = buffers.DcNext, dh = buffers.Dh;
             Span<float> dBias = ws.Segment(ws.BiasGradientOffset, 2 * GH);
             Span<float> dBiasInput = dBias[..GH], dBiasHidden = dBias[GH..];

@@ -326,7 +326,7 @@ internal static class SequenceDriver
         int[] order = ws.Order, batchAt = ws.BatchAt, rowStart = ws.RowStart;
         bool separate = TCell.HasSeparateRecurrentProjection;
         var buffers = PassBuffers.Of<TCell>(ws);
-        Span<float> xPacked = buffers.XPacked, gates = buffers.Gates, hs = buffers.States, cs = buffers.Cells, saved = buffers.Saved;
+        Span<float> gates = buffers.Gates, hs = buffers.States, cs = buffers.Cells, saved = buffers.Saved;
         Span<float> dGates = buffers.DGates, dGatesHidden = buffers.DGatesHidden, dhNext = buffers.DhNext, dcNext = buffers.DcNext, dh = buffers.Dh;
         Span<float> packedW = ws.Segment(ws.PackedWeightOffset, Gemm.PackedLength(GH, H));
         Span<float> scratch = ws.Segment(ws.GemmScratchOffset, Gemm.ScratchLength);
