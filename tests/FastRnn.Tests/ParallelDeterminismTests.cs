@@ -68,12 +68,7 @@ public class ParallelDeterminismTests(PoolFixture pools) : IClassFixture<PoolFix
         }
 
         lengths[0] = T;
-        RnnTestCase c = cell switch
-        {
-            0 => RnnTestCase.From(RnnGenerators.CreateLstmCase(new RnnShape(T, B, I, H), lengths, reverse, true, true, true, true, 1.0, H)),
-            1 => RnnTestCase.From(RnnGenerators.CreateGruCase(new RnnShape(T, B, I, H), lengths, reverse, true, true, 1.0, H)),
-            _ => RnnTestCase.From(RnnGenerators.CreateElmanCase(new RnnShape(T, B, I, H), Nonlinearity.Tanh, 0, lengths, reverse, true, true, H)),
-        };
+        RnnTestCase c = CaseFor(cell, new RnnShape(T, B, I, H), lengths, reverse, seed: H);
 
         FastResult single = RunOn(c, null, useAllWorkers: false, truncationWindow: 0, out _);
         FastResult parallel = RunOn(c, pools.Get(2), useAllWorkers: false, truncationWindow: 0, out int workers);
@@ -107,12 +102,7 @@ public class ParallelDeterminismTests(PoolFixture pools) : IClassFixture<PoolFix
         }
 
         lengths[1] = T;
-        RnnTestCase c = cell switch
-        {
-            0 => RnnTestCase.From(RnnGenerators.CreateLstmCase(new RnnShape(T, B, I, H), lengths, reverse, true, true, true, true, 1.0, B + I)),
-            1 => RnnTestCase.From(RnnGenerators.CreateGruCase(new RnnShape(T, B, I, H), lengths, reverse, true, true, 1.0, B + I)),
-            _ => RnnTestCase.From(RnnGenerators.CreateElmanCase(new RnnShape(T, B, I, H), Nonlinearity.Tanh, 0, lengths, reverse, true, true, B + I)),
-        };
+        RnnTestCase c = CaseFor(cell, new RnnShape(T, B, I, H), lengths, reverse, seed: B + I);
 
         Assert.Equal(B >= SequenceDriver.PerStepProjectionMinBatch, SequenceDriver.ProjectsInputsPerStep(B));
         FastResult single = RunOn(c, null, useAllWorkers: false, truncationWindow: 0, out _);
@@ -146,12 +136,7 @@ public class ParallelDeterminismTests(PoolFixture pools) : IClassFixture<PoolFix
         }
 
         lengths[B / 2] = T;
-        RnnTestCase c = cell switch
-        {
-            0 => RnnTestCase.From(RnnGenerators.CreateLstmCase(new RnnShape(T, B, I, H), lengths, reverse, true, true, true, true, 1.0, T + B)),
-            1 => RnnTestCase.From(RnnGenerators.CreateGruCase(new RnnShape(T, B, I, H), lengths, reverse, true, true, 1.0, T + B)),
-            _ => RnnTestCase.From(RnnGenerators.CreateElmanCase(new RnnShape(T, B, I, H), Nonlinearity.Tanh, 0, lengths, reverse, true, true, T + B)),
-        };
+        RnnTestCase c = CaseFor(cell, new RnnShape(T, B, I, H), lengths, reverse, seed: T + B);
 
         Assert.True(lengths.Sum() > WeightGradientBlocks.Rows, "more than one block of packed rows");
         FastResult single = RunOn(c, null, useAllWorkers: true, truncationWindow, out _);
@@ -188,9 +173,7 @@ public class ParallelDeterminismTests(PoolFixture pools) : IClassFixture<PoolFix
         }
 
         lengths[0] = T;
-        RnnTestCase c = cell == 0
-            ? RnnTestCase.From(RnnGenerators.CreateLstmCase(new RnnShape(T, B, I, H), lengths, reverse, true, true, true, true, 1.0, B + H))
-            : RnnTestCase.From(RnnGenerators.CreateGruCase(new RnnShape(T, B, I, H), lengths, reverse, true, true, 1.0, B + H));
+        RnnTestCase c = CaseFor(cell, new RnnShape(T, B, I, H), lengths, reverse, seed: B + H);
 
         FastResult plain = RunOn(c, null, useAllWorkers: true, truncationWindow: 0, out _, useStepGates: false);
         FastResult cached = RunOn(c, null, useAllWorkers: true, truncationWindow: 0, out _, useStepGates: true);
@@ -280,6 +263,14 @@ public class ParallelDeterminismTests(PoolFixture pools) : IClassFixture<PoolFix
         // Run to run: the same pool again.
         AssertBitwiseEqual(RunOn(c, pools.Get(3), useAllWorkers: true, window, out _), single);
     }
+
+    /// <summary>Cell 0 LSTM, 1 GRU, else tanh Elman, with initial states and every gradient input, seeded by <paramref name="seed"/>.</summary>
+    private static RnnTestCase CaseFor(int cell, RnnShape shape, int[] lengths, bool reverse, int seed) => cell switch
+    {
+        0 => RnnTestCase.From(RnnGenerators.CreateLstmCase(shape, lengths, reverse, true, true, true, true, 1.0, seed)),
+        1 => RnnTestCase.From(RnnGenerators.CreateGruCase(shape, lengths, reverse, true, true, 1.0, seed)),
+        _ => RnnTestCase.From(RnnGenerators.CreateElmanCase(shape, Nonlinearity.Tanh, 0, lengths, reverse, true, true, seed)),
+    };
 
     /// <summary>Forward then backward on a fresh layer whose workspace uses <paramref name="pool"/>; reports how many workers the plan chose.</summary>
     private static FastResult RunOn(RnnTestCase c, WorkerPool? pool, bool useAllWorkers, int truncationWindow, out int workers, bool? useStepGates = null)
