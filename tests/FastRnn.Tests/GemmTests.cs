@@ -128,6 +128,71 @@ public class GemmTests
         }
     }
 
+    [Theory]
+    [InlineData(4)]
+    [InlineData(8)]
+    [InlineData(16)]
+    public void Every_element_is_one_fused_chain_per_K_block_wherever_its_tile_falls(int floatsPerVector)
+    {
+        // Determinism rests on this: with arbitrary floats, each C element must be exactly the k-ascending FMA chain
+        // (per KC block for Multiply, over all K for MultiplyPacked), added to beta * C with one FMA, whether its
+        // tile is 8, 4 or 1 rows, a full 32-wide panel, a half-panel tail or part of a four-panel single-row group.
+        using var _ = new WidthLimit((VectorWidth)floatsPerVector);
+        var random = new Random(6);
+        foreach ((int m, int n, int k) in (ReadOnlySpan<(int, int, int)>)[(1, 100, 400), (1, 400, 100), (1, 65, 37), (1, 161, 9), (1, 16, 3), (1, 200, 5), (3, 17, 300), (5, 100, 13), (9, 65, 260), (13, 400, 65), (25, 65, 400), (8, 48, 5)])
+        {
+            // 0.3 is inexact, so a product of beta and C rounded before the add would show.
+            foreach (float beta in (float[])[0f, 0.3f, 1f])
+            {
+                float[] a = RandomFloats(random, m * k);
+                float[] b = RandomFloats(random, k * n);
+                float[] c0 = RandomFloats(random, m * n);
+                float[] blocked = (float[])c0.Clone(), packed = (float[])c0.Clone();
+                Gemm.Multiply(MatrixOp.None, MatrixOp.None, m, n, k, a, k, b, n, beta, blocked, n, new float[Gemm.ScratchLength]);
+                float[] panel = new float[Gemm.PackedLength(k, n)];
+                Gemm.PackB(MatrixOp.None, k, n, b, n, panel);
+                Gemm.MultiplyPacked(MatrixOp.None, m, n, k, a, k, panel, beta, packed, n);
+                for (int i = 0; i < m; i++)
+                {
+                    for (int j = 0; j < n; j++)
+                    {
+                        float expectedBlocked = c0[(i * n) + j], expectedPacked = expectedBlocked;
+                        for (int pc = 0; pc < k; pc += Gemm.KC)
+                        {
+                            float chain = Chain(a, b, i, j, n, k, pc, Math.Min(k, pc + Gemm.KC));
+                            float scale = pc == 0 ? beta : 1f;
+                            expectedBlocked = scale == 0f ? chain : float.MultiplyAddEstimate(scale, expectedBlocked, chain);
+                        }
+
+                        float whole = Chain(a, b, i, j, n, k, 0, k);
+                        expectedPacked = beta == 0f ? whole : float.MultiplyAddEstimate(beta, expectedPacked, whole);
+                        AssertSameBits(expectedBlocked, blocked[(i * n) + j], $"Multiply M={m} N={n} K={k} beta={beta} width={VectorDispatch.Current}: C[{i},{j}]");
+                        AssertSameBits(expectedPacked, packed[(i * n) + j], $"MultiplyPacked M={m} N={n} K={k} beta={beta} width={VectorDispatch.Current}: C[{i},{j}]");
+                    }
+                }
+            }
+        }
+
+        static float Chain(float[] a, float[] b, int i, int j, int n, int k, int from, int to)
+        {
+            float sum = 0f;
+            for (int p = from; p < to; p++)
+            {
+                sum = float.MultiplyAddEstimate(a[(i * k) + p], b[(p * n) + j], sum);
+            }
+
+            return sum;
+        }
+
+        static void AssertSameBits(float expected, float actual, string where)
+        {
+            if (BitConverter.SingleToInt32Bits(expected) != BitConverter.SingleToInt32Bits(actual))
+            {
+                Assert.Fail($"{where} = {actual}, the chain gives {expected}");
+            }
+        }
+    }
+
     [Fact]
     public void Strided_operands_leave_the_gaps_untouched()
     {
