@@ -136,10 +136,11 @@ public class GemmTests
     {
         // Determinism rests on this: with arbitrary floats, each C element must be exactly the k-ascending FMA chain
         // (per KC block for Multiply, over all K for MultiplyPacked), added to beta * C with one FMA, whether its
-        // tile is 8, 4 or 1 rows, a full 32-wide panel, a half-panel tail or part of a four-panel single-row group.
+        // tile is 8, 4 or 1 rows, a full 32-wide panel, a half-panel tail or part of a four-panel single-row group,
+        // and a single row multiplied by B as stored must give the packed product's bits.
         using var _ = new WidthLimit((VectorWidth)floatsPerVector);
         var random = new Random(6);
-        foreach ((int m, int n, int k) in (ReadOnlySpan<(int, int, int)>)[(1, 100, 400), (1, 400, 100), (1, 65, 37), (1, 161, 9), (1, 16, 3), (1, 200, 5), (3, 17, 300), (5, 100, 13), (9, 65, 260), (13, 400, 65), (25, 65, 400), (8, 48, 5)])
+        foreach ((int m, int n, int k) in (ReadOnlySpan<(int, int, int)>)[(1, 100, 400), (1, 400, 100), (1, 65, 37), (1, 161, 9), (1, 16, 3), (1, 200, 5), (1, 33, 5), (1, 70, 3), (1, 136, 7), (3, 17, 300), (5, 100, 13), (9, 65, 260), (13, 400, 65), (25, 65, 400), (8, 48, 5)])
         {
             // 0.3 is inexact, so a product of beta and C rounded before the add would show.
             foreach (float beta in (float[])[0f, 0.3f, 1f])
@@ -152,6 +153,20 @@ public class GemmTests
                 float[] panel = new float[Gemm.PackedLength(k, n)];
                 Gemm.PackB(MatrixOp.None, k, n, b, n, panel);
                 Gemm.MultiplyPacked(MatrixOp.None, m, n, k, a, k, panel, beta, packed, n);
+
+                // One row against B as stored (strided, so no load may stray into the gaps' columns).
+                float[] inPlace = (float[])c0.Clone();
+                if (m == 1 && Gemm.MultipliesRowInPlace(n))
+                {
+                    float[] strided = new float[k * (n + 3)];
+                    for (int p = 0; p < k; p++)
+                    {
+                        Array.Copy(b, p * n, strided, p * (n + 3), n);
+                        strided.AsSpan((p * (n + 3)) + n, 3).Fill(float.NaN);
+                    }
+
+                    Gemm.MultiplyRowInPlace(n, k, a, strided, n + 3, beta, inPlace);
+                }
                 for (int i = 0; i < m; i++)
                 {
                     for (int j = 0; j < n; j++)
@@ -168,6 +183,10 @@ public class GemmTests
                         expectedPacked = beta == 0f ? whole : float.MultiplyAddEstimate(beta, expectedPacked, whole);
                         AssertSameBits(expectedBlocked, blocked[(i * n) + j], $"Multiply M={m} N={n} K={k} beta={beta} width={VectorDispatch.Current}: C[{i},{j}]");
                         AssertSameBits(expectedPacked, packed[(i * n) + j], $"MultiplyPacked M={m} N={n} K={k} beta={beta} width={VectorDispatch.Current}: C[{i},{j}]");
+                        if (m == 1 && Gemm.MultipliesRowInPlace(n))
+                        {
+                            AssertSameBits(expectedPacked, inPlace[j], $"MultiplyRowInPlace N={n} K={k} beta={beta} width={VectorDispatch.Current}: c[{j}]");
+                        }
                     }
                 }
             }

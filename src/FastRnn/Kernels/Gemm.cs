@@ -261,6 +261,199 @@ public static class Gemm
         RunPanels(width, m, n, k, ref MemoryMarshal.GetReference(a), 1, lda, ref MemoryMarshal.GetReference(packedB), beta, ref MemoryMarshal.GetReference(c), ldc, ref MemoryMarshal.GetReference(packedA));
     }
 
+    /// <summary>
+    /// Whether <see cref="MultiplyRowInPlace"/> can take a product of <paramref name="n"/> columns at the current
+    /// width: it needs one whole vector of columns (its last vector overlaps the one before) and FMA lanes.
+    /// </summary>
+    internal static bool MultipliesRowInPlace(int n) => VectorDispatch.Current != VectorWidth.Scalar && n >= (int)VectorDispatch.Current;
+
+    /// <summary>
+    /// <c>c[N] = a[K] * B[K, N] + beta * c</c> for one row of A and B read as stored (row-major, stride
+    /// <paramref name="ldb"/>), without packing: each element gets the single k-ascending FMA chain
+    /// <see cref="MultiplyPackedCore(MatrixOp, int, int, int, ReadOnlySpan{float}, int, ReadOnlySpan{float}, float, Span{float}, int)"/>
+    /// gives it, so the bits are those of the packed product. At batch 1 the backward's dh = dG * W_hh is such a
+    /// row; the product streams the weights from cache at the load rate, so the pack (6 us for W_hh [400, 100]) and
+    /// the packed panels' zero padding (N = 100 reads 112 columns) were pure cost. Requires <see cref="MultipliesRowInPlace"/>.
+    /// </summary>
+    internal static void MultiplyRowInPlace(int n, int k, ReadOnlySpan<float> a, ReadOnlySpan<float> b, int ldb, float beta, Span<float> c)
+    {
+        System.Diagnostics.Debug.Assert(MultipliesRowInPlace(n), "a whole vector of columns and FMA lanes");
+        ref float a0 = ref MemoryMarshal.GetReference(a);
+        ref float b0 = ref MemoryMarshal.GetReference(b);
+        ref float c0 = ref MemoryMarshal.GetReference(c);
+        switch (VectorDispatch.Current)
+        {
+            case VectorWidth.W512:
+                MultiplyRowInPlace<Ops512, Vector512<float>>(n, k, ref a0, ref b0, ldb, beta, ref c0);
+                break;
+            case VectorWidth.W256:
+                MultiplyRowInPlace<Ops256, Vector256<float>>(n, k, ref a0, ref b0, ldb, beta, ref c0);
+                break;
+            default:
+                MultiplyRowInPlace<Ops128, Vector128<float>>(n, k, ref a0, ref b0, ldb, beta, ref c0);
+                break;
+        }
+    }
+
+    // Groups of up to eight vectors of columns, one accumulator each; the last vector of the last group starts at
+    // n - w, overlapping its neighbour, so no load reaches past a row. Overlapped columns get the same chain twice,
+    // within one group (nine vectors split 7 + 2), so no group reads a C the one before has already written.
+    private static void MultiplyRowInPlace<TOps, TVector>(int n, int k, ref float a, ref float b, int ldb, float beta, ref float c)
+        where TOps : struct, IVectorOps<TVector>
+        where TVector : struct
+    {
+        int w = TOps.Count;
+        int left = (n + w - 1) / w;
+        for (int j0 = 0; left > 0;)
+        {
+            int vectors = left == 9 ? 7 : Math.Min(8, left);
+            int last = Math.Min(j0 + ((vectors - 1) * w), n - w);
+            RowGroup<TOps, TVector>(k, ref a, ref Unsafe.Add(ref b, j0), ldb, vectors, last - j0, beta, ref Unsafe.Add(ref c, j0));
+            j0 += vectors * w;
+            left -= vectors;
+        }
+    }
+
+    private static void RowGroup<TOps, TVector>(int k, ref float a, ref float b, int ldb, int vectors, int lastOffset, float beta, ref float c)
+        where TOps : struct, IVectorOps<TVector>
+        where TVector : struct
+    {
+        switch (vectors)
+        {
+            case 1:
+                RowGroup<TOps, TVector, Vectors1>(k, ref a, ref b, ldb, lastOffset, beta, ref c);
+                break;
+            case 2:
+                RowGroup<TOps, TVector, Vectors2>(k, ref a, ref b, ldb, lastOffset, beta, ref c);
+                break;
+            case 3:
+                RowGroup<TOps, TVector, Vectors3>(k, ref a, ref b, ldb, lastOffset, beta, ref c);
+                break;
+            case 4:
+                RowGroup<TOps, TVector, Vectors4>(k, ref a, ref b, ldb, lastOffset, beta, ref c);
+                break;
+            case 5:
+                RowGroup<TOps, TVector, Vectors5>(k, ref a, ref b, ldb, lastOffset, beta, ref c);
+                break;
+            case 6:
+                RowGroup<TOps, TVector, Vectors6>(k, ref a, ref b, ldb, lastOffset, beta, ref c);
+                break;
+            case 7:
+                RowGroup<TOps, TVector, Vectors7>(k, ref a, ref b, ldb, lastOffset, beta, ref c);
+                break;
+            default:
+                RowGroup<TOps, TVector, Vectors8>(k, ref a, ref b, ldb, lastOffset, beta, ref c);
+                break;
+        }
+    }
+
+    // c[v * w ..] for v < vectors - 1, and c[lastOffset ..] for the last vector, from the stored rows of B. The
+    // vector count is a type, so the JIT drops the branches on it from the k loop.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void RowGroup<TOps, TVector, TCount>(int k, ref float a, ref float b, int ldb, int lastOffset, float beta, ref float c)
+        where TOps : struct, IVectorOps<TVector>
+        where TVector : struct
+        where TCount : struct, IVectorCount
+    {
+        nint w = TOps.Count;
+        int vectors = TCount.Value;
+        nint o1 = vectors == 2 ? lastOffset : w, o2 = vectors == 3 ? lastOffset : 2 * w, o3 = vectors == 4 ? lastOffset : 3 * w;
+        nint o4 = vectors == 5 ? lastOffset : 4 * w, o5 = vectors == 6 ? lastOffset : 5 * w, o6 = vectors == 7 ? lastOffset : 6 * w;
+        nint o7 = vectors == 8 ? lastOffset : 7 * w;
+        nint o0 = vectors == 1 ? lastOffset : 0;
+        TVector c0 = TOps.Zero, c1 = TOps.Zero, c2 = TOps.Zero, c3 = TOps.Zero, c4 = TOps.Zero, c5 = TOps.Zero, c6 = TOps.Zero, c7 = TOps.Zero;
+        for (nint p = 0; p < k; p++)
+        {
+            ref float row = ref Unsafe.Add(ref b, p * ldb);
+            TVector x = TOps.Broadcast(Unsafe.Add(ref a, p));
+            c0 = TOps.MultiplyAdd(x, TOps.Load(ref row, o0), c0);
+            if (vectors > 1)
+            {
+                c1 = TOps.MultiplyAdd(x, TOps.Load(ref row, o1), c1);
+            }
+
+            if (vectors > 2)
+            {
+                c2 = TOps.MultiplyAdd(x, TOps.Load(ref row, o2), c2);
+            }
+
+            if (vectors > 3)
+            {
+                c3 = TOps.MultiplyAdd(x, TOps.Load(ref row, o3), c3);
+            }
+
+            if (vectors > 4)
+            {
+                c4 = TOps.MultiplyAdd(x, TOps.Load(ref row, o4), c4);
+            }
+
+            if (vectors > 5)
+            {
+                c5 = TOps.MultiplyAdd(x, TOps.Load(ref row, o5), c5);
+            }
+
+            if (vectors > 6)
+            {
+                c6 = TOps.MultiplyAdd(x, TOps.Load(ref row, o6), c6);
+            }
+
+            if (vectors > 7)
+            {
+                c7 = TOps.MultiplyAdd(x, TOps.Load(ref row, o7), c7);
+            }
+        }
+
+        // beta * c is read for every vector before any is stored: the last vector may overlap the one before.
+        if (beta != 0f)
+        {
+            TVector scale = TOps.Broadcast(beta);
+            c0 = TOps.MultiplyAdd(scale, TOps.Load(ref c, o0), c0);
+            c1 = vectors > 1 ? TOps.MultiplyAdd(scale, TOps.Load(ref c, o1), c1) : c1;
+            c2 = vectors > 2 ? TOps.MultiplyAdd(scale, TOps.Load(ref c, o2), c2) : c2;
+            c3 = vectors > 3 ? TOps.MultiplyAdd(scale, TOps.Load(ref c, o3), c3) : c3;
+            c4 = vectors > 4 ? TOps.MultiplyAdd(scale, TOps.Load(ref c, o4), c4) : c4;
+            c5 = vectors > 5 ? TOps.MultiplyAdd(scale, TOps.Load(ref c, o5), c5) : c5;
+            c6 = vectors > 6 ? TOps.MultiplyAdd(scale, TOps.Load(ref c, o6), c6) : c6;
+            c7 = vectors > 7 ? TOps.MultiplyAdd(scale, TOps.Load(ref c, o7), c7) : c7;
+        }
+
+        TOps.Store(c0, ref c, o0);
+        if (vectors > 1)
+        {
+            TOps.Store(c1, ref c, o1);
+        }
+
+        if (vectors > 2)
+        {
+            TOps.Store(c2, ref c, o2);
+        }
+
+        if (vectors > 3)
+        {
+            TOps.Store(c3, ref c, o3);
+        }
+
+        if (vectors > 4)
+        {
+            TOps.Store(c4, ref c, o4);
+        }
+
+        if (vectors > 5)
+        {
+            TOps.Store(c5, ref c, o5);
+        }
+
+        if (vectors > 6)
+        {
+            TOps.Store(c6, ref c, o6);
+        }
+
+        if (vectors > 7)
+        {
+            TOps.Store(c7, ref c, o7);
+        }
+    }
+
     /// <summary>Floats <see cref="MultiplyPackedTransposedA"/> packs A into: one MC x KC block.</summary>
     internal const int PackedALength = MC * KC;
 
@@ -603,24 +796,21 @@ public static class Gemm
         for (nint p = 0; p < kc; p++)
         {
             nint bOffset = p * PanelWidth;
-            nint aOffset = p * aCol;
-            TVector x0 = TOps.Broadcast(Unsafe.Add(ref a, aOffset));
-            TVector x1 = TOps.Broadcast(Unsafe.Add(ref a1, aOffset));
-            TVector x2 = TOps.Broadcast(Unsafe.Add(ref a2, aOffset));
-            TVector x3 = TOps.Broadcast(Unsafe.Add(ref a3, aOffset));
             TVector b0 = TOps.Load(ref panel, bOffset);
-            c00 = TOps.MultiplyAdd(x0, b0, c00);
-            c10 = TOps.MultiplyAdd(x1, b0, c10);
-            c20 = TOps.MultiplyAdd(x2, b0, c20);
-            c30 = TOps.MultiplyAdd(x3, b0, c30);
-            if (THalves.Both)
-            {
-                TVector b1 = TOps.Load(ref panel, bOffset + w);
-                c01 = TOps.MultiplyAdd(x0, b1, c01);
-                c11 = TOps.MultiplyAdd(x1, b1, c11);
-                c21 = TOps.MultiplyAdd(x2, b1, c21);
-                c31 = TOps.MultiplyAdd(x3, b1, c31);
-            }
+            TVector b1 = THalves.Both ? TOps.Load(ref panel, bOffset + w) : TOps.Zero;
+            nint aOffset = p * aCol;
+            TVector x = TOps.Broadcast(Unsafe.Add(ref a, aOffset));
+            c00 = TOps.MultiplyAdd(x, b0, c00);
+            c01 = THalves.Both ? TOps.MultiplyAdd(x, b1, c01) : c01;
+            x = TOps.Broadcast(Unsafe.Add(ref a1, aOffset));
+            c10 = TOps.MultiplyAdd(x, b0, c10);
+            c11 = THalves.Both ? TOps.MultiplyAdd(x, b1, c11) : c11;
+            x = TOps.Broadcast(Unsafe.Add(ref a2, aOffset));
+            c20 = TOps.MultiplyAdd(x, b0, c20);
+            c21 = THalves.Both ? TOps.MultiplyAdd(x, b1, c21) : c21;
+            x = TOps.Broadcast(Unsafe.Add(ref a3, aOffset));
+            c30 = TOps.MultiplyAdd(x, b0, c30);
+            c31 = THalves.Both ? TOps.MultiplyAdd(x, b1, c31) : c31;
         }
 
         StoreRow<TOps, TVector>(c00, c01, ref c, beta, cols);
@@ -643,36 +833,33 @@ public static class Gemm
         for (nint p = 0; p < kc; p++)
         {
             nint bOffset = p * PanelWidth;
-            nint aOffset = p * aCol;
-            TVector x0 = TOps.Broadcast(Unsafe.Add(ref a, aOffset));
-            TVector x1 = TOps.Broadcast(Unsafe.Add(ref a, aOffset + aRow));
-            TVector x2 = TOps.Broadcast(Unsafe.Add(ref a, aOffset + (2 * aRow)));
-            TVector x3 = TOps.Broadcast(Unsafe.Add(ref a, aOffset + (3 * aRow)));
-            TVector x4 = TOps.Broadcast(Unsafe.Add(ref a4, aOffset));
-            TVector x5 = TOps.Broadcast(Unsafe.Add(ref a4, aOffset + aRow));
-            TVector x6 = TOps.Broadcast(Unsafe.Add(ref a4, aOffset + (2 * aRow)));
-            TVector x7 = TOps.Broadcast(Unsafe.Add(ref a4, aOffset + (3 * aRow)));
             TVector b0 = TOps.Load(ref panel, bOffset);
-            c00 = TOps.MultiplyAdd(x0, b0, c00);
-            c10 = TOps.MultiplyAdd(x1, b0, c10);
-            c20 = TOps.MultiplyAdd(x2, b0, c20);
-            c30 = TOps.MultiplyAdd(x3, b0, c30);
-            c40 = TOps.MultiplyAdd(x4, b0, c40);
-            c50 = TOps.MultiplyAdd(x5, b0, c50);
-            c60 = TOps.MultiplyAdd(x6, b0, c60);
-            c70 = TOps.MultiplyAdd(x7, b0, c70);
-            if (THalves.Both)
-            {
-                TVector b1 = TOps.Load(ref panel, bOffset + w);
-                c01 = TOps.MultiplyAdd(x0, b1, c01);
-                c11 = TOps.MultiplyAdd(x1, b1, c11);
-                c21 = TOps.MultiplyAdd(x2, b1, c21);
-                c31 = TOps.MultiplyAdd(x3, b1, c31);
-                c41 = TOps.MultiplyAdd(x4, b1, c41);
-                c51 = TOps.MultiplyAdd(x5, b1, c51);
-                c61 = TOps.MultiplyAdd(x6, b1, c61);
-                c71 = TOps.MultiplyAdd(x7, b1, c71);
-            }
+            TVector b1 = THalves.Both ? TOps.Load(ref panel, bOffset + w) : TOps.Zero;
+            nint aOffset = p * aCol;
+            TVector x = TOps.Broadcast(Unsafe.Add(ref a, aOffset));
+            c00 = TOps.MultiplyAdd(x, b0, c00);
+            c01 = THalves.Both ? TOps.MultiplyAdd(x, b1, c01) : c01;
+            x = TOps.Broadcast(Unsafe.Add(ref a, aOffset + aRow));
+            c10 = TOps.MultiplyAdd(x, b0, c10);
+            c11 = THalves.Both ? TOps.MultiplyAdd(x, b1, c11) : c11;
+            x = TOps.Broadcast(Unsafe.Add(ref a, aOffset + (2 * aRow)));
+            c20 = TOps.MultiplyAdd(x, b0, c20);
+            c21 = THalves.Both ? TOps.MultiplyAdd(x, b1, c21) : c21;
+            x = TOps.Broadcast(Unsafe.Add(ref a, aOffset + (3 * aRow)));
+            c30 = TOps.MultiplyAdd(x, b0, c30);
+            c31 = THalves.Both ? TOps.MultiplyAdd(x, b1, c31) : c31;
+            x = TOps.Broadcast(Unsafe.Add(ref a4, aOffset));
+            c40 = TOps.MultiplyAdd(x, b0, c40);
+            c41 = THalves.Both ? TOps.MultiplyAdd(x, b1, c41) : c41;
+            x = TOps.Broadcast(Unsafe.Add(ref a4, aOffset + aRow));
+            c50 = TOps.MultiplyAdd(x, b0, c50);
+            c51 = THalves.Both ? TOps.MultiplyAdd(x, b1, c51) : c51;
+            x = TOps.Broadcast(Unsafe.Add(ref a4, aOffset + (2 * aRow)));
+            c60 = TOps.MultiplyAdd(x, b0, c60);
+            c61 = THalves.Both ? TOps.MultiplyAdd(x, b1, c61) : c61;
+            x = TOps.Broadcast(Unsafe.Add(ref a4, aOffset + (3 * aRow)));
+            c70 = TOps.MultiplyAdd(x, b0, c70);
+            c71 = THalves.Both ? TOps.MultiplyAdd(x, b1, c71) : c71;
         }
 
         StoreRow<TOps, TVector>(c00, c01, ref c, beta, cols);
@@ -685,75 +872,94 @@ public static class Gemm
         StoreRow<TOps, TVector>(c70, c71, ref Unsafe.Add(ref c, 7 * (nint)ldc), beta, cols);
     }
 
-    // C[1, cols] (+)= A[1, kc] * up to four consecutive panels (cols <= 4 * 32); each output element keeps its own
-    // k-ascending chain, as in the other kernels. Vectors past cols are not computed: their panels may not exist.
-    [MethodImpl(MethodImplOptions.NoInlining)]
+    // C[1, cols] (+)= A[1, kc] * up to four consecutive panels (cols <= 4 * 32), as ceil(cols / w) vectors.
     private static void Kernel1x8<TOps, TVector>(int kc, ref float a, nint aCol, ref float panels, nint panelStride, ref float c, float beta, int cols)
         where TOps : struct, IVectorOps<TVector>
         where TVector : struct
     {
+        switch ((cols + TOps.Count - 1) / TOps.Count)
+        {
+            case 1:
+                KernelRow<TOps, TVector, Vectors1>(kc, ref a, aCol, ref panels, panelStride, ref c, beta, cols);
+                break;
+            case 2:
+                KernelRow<TOps, TVector, Vectors2>(kc, ref a, aCol, ref panels, panelStride, ref c, beta, cols);
+                break;
+            case 3:
+                KernelRow<TOps, TVector, Vectors3>(kc, ref a, aCol, ref panels, panelStride, ref c, beta, cols);
+                break;
+            case 4:
+                KernelRow<TOps, TVector, Vectors4>(kc, ref a, aCol, ref panels, panelStride, ref c, beta, cols);
+                break;
+            case 5:
+                KernelRow<TOps, TVector, Vectors5>(kc, ref a, aCol, ref panels, panelStride, ref c, beta, cols);
+                break;
+            case 6:
+                KernelRow<TOps, TVector, Vectors6>(kc, ref a, aCol, ref panels, panelStride, ref c, beta, cols);
+                break;
+            case 7:
+                KernelRow<TOps, TVector, Vectors7>(kc, ref a, aCol, ref panels, panelStride, ref c, beta, cols);
+                break;
+            default:
+                KernelRow<TOps, TVector, Vectors8>(kc, ref a, aCol, ref panels, panelStride, ref c, beta, cols);
+                break;
+        }
+    }
+
+    // Each output element keeps its own k-ascending chain, as in the other kernels. Vectors past cols are not
+    // computed (their panels may not exist); the count is a type, so the JIT drops the branches on it.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void KernelRow<TOps, TVector, TCount>(int kc, ref float a, nint aCol, ref float panels, nint panelStride, ref float c, float beta, int cols)
+        where TOps : struct, IVectorOps<TVector>
+        where TVector : struct
+        where TCount : struct, IVectorCount
+    {
         nint w = TOps.Count;
-        int vectors = (cols + (int)w - 1) / (int)w;
+        int vectors = TCount.Value;
         TVector c0 = TOps.Zero, c1 = TOps.Zero, c2 = TOps.Zero, c3 = TOps.Zero, c4 = TOps.Zero, c5 = TOps.Zero, c6 = TOps.Zero, c7 = TOps.Zero;
 
         // Absent panels alias the first, so no reference points past the packed block; they are never read.
         ref float p1 = ref vectors > 2 ? ref Unsafe.Add(ref panels, panelStride) : ref panels;
         ref float p2 = ref vectors > 4 ? ref Unsafe.Add(ref panels, 2 * panelStride) : ref panels;
         ref float p3 = ref vectors > 6 ? ref Unsafe.Add(ref panels, 3 * panelStride) : ref panels;
-        if (vectors == 8)
+        for (nint p = 0; p < kc; p++)
         {
-            for (nint p = 0; p < kc; p++)
+            nint bOffset = p * PanelWidth;
+            TVector x = TOps.Broadcast(Unsafe.Add(ref a, p * aCol));
+            c0 = TOps.MultiplyAdd(x, TOps.Load(ref panels, bOffset), c0);
+            if (vectors > 1)
             {
-                nint bOffset = p * PanelWidth;
-                TVector x = TOps.Broadcast(Unsafe.Add(ref a, p * aCol));
-                c0 = TOps.MultiplyAdd(x, TOps.Load(ref panels, bOffset), c0);
                 c1 = TOps.MultiplyAdd(x, TOps.Load(ref panels, bOffset + w), c1);
-                c2 = TOps.MultiplyAdd(x, TOps.Load(ref p1, bOffset), c2);
-                c3 = TOps.MultiplyAdd(x, TOps.Load(ref p1, bOffset + w), c3);
-                c4 = TOps.MultiplyAdd(x, TOps.Load(ref p2, bOffset), c4);
-                c5 = TOps.MultiplyAdd(x, TOps.Load(ref p2, bOffset + w), c5);
-                c6 = TOps.MultiplyAdd(x, TOps.Load(ref p3, bOffset), c6);
-                c7 = TOps.MultiplyAdd(x, TOps.Load(ref p3, bOffset + w), c7);
             }
-        }
-        else
-        {
-            // The last group: the same chains, each vector only if it holds columns (predictable branches; the loop
-            // waits on its loads, not on them).
-            for (nint p = 0; p < kc; p++)
+
+            if (vectors > 2)
             {
-                nint bOffset = p * PanelWidth;
-                TVector x = TOps.Broadcast(Unsafe.Add(ref a, p * aCol));
-                c0 = TOps.MultiplyAdd(x, TOps.Load(ref panels, bOffset), c0);
-                if (vectors > 1)
-                {
-                    c1 = TOps.MultiplyAdd(x, TOps.Load(ref panels, bOffset + w), c1);
-                }
+                c2 = TOps.MultiplyAdd(x, TOps.Load(ref p1, bOffset), c2);
+            }
 
-                if (vectors > 2)
-                {
-                    c2 = TOps.MultiplyAdd(x, TOps.Load(ref p1, bOffset), c2);
-                }
+            if (vectors > 3)
+            {
+                c3 = TOps.MultiplyAdd(x, TOps.Load(ref p1, bOffset + w), c3);
+            }
 
-                if (vectors > 3)
-                {
-                    c3 = TOps.MultiplyAdd(x, TOps.Load(ref p1, bOffset + w), c3);
-                }
+            if (vectors > 4)
+            {
+                c4 = TOps.MultiplyAdd(x, TOps.Load(ref p2, bOffset), c4);
+            }
 
-                if (vectors > 4)
-                {
-                    c4 = TOps.MultiplyAdd(x, TOps.Load(ref p2, bOffset), c4);
-                }
+            if (vectors > 5)
+            {
+                c5 = TOps.MultiplyAdd(x, TOps.Load(ref p2, bOffset + w), c5);
+            }
 
-                if (vectors > 5)
-                {
-                    c5 = TOps.MultiplyAdd(x, TOps.Load(ref p2, bOffset + w), c5);
-                }
+            if (vectors > 6)
+            {
+                c6 = TOps.MultiplyAdd(x, TOps.Load(ref p3, bOffset), c6);
+            }
 
-                if (vectors > 6)
-                {
-                    c6 = TOps.MultiplyAdd(x, TOps.Load(ref p3, bOffset), c6);
-                }
+            if (vectors > 7)
+            {
+                c7 = TOps.MultiplyAdd(x, TOps.Load(ref p3, bOffset + w), c7);
             }
         }
 
@@ -906,6 +1112,52 @@ public static class Gemm
         {
             ThrowHelper.ThrowArgument(name, $"expected at least {needed} elements for a [{storedRows}, {storedCols}] matrix with stride {ld}, got {x.Length}");
         }
+    }
+
+    /// <summary>How many vectors of columns a single-row kernel computes (1 to 8), as a type the JIT specializes on.</summary>
+    private interface IVectorCount
+    {
+        static abstract int Value { get; }
+    }
+
+    private readonly struct Vectors1 : IVectorCount
+    {
+        public static int Value => 1;
+    }
+
+    private readonly struct Vectors2 : IVectorCount
+    {
+        public static int Value => 2;
+    }
+
+    private readonly struct Vectors3 : IVectorCount
+    {
+        public static int Value => 3;
+    }
+
+    private readonly struct Vectors4 : IVectorCount
+    {
+        public static int Value => 4;
+    }
+
+    private readonly struct Vectors5 : IVectorCount
+    {
+        public static int Value => 5;
+    }
+
+    private readonly struct Vectors6 : IVectorCount
+    {
+        public static int Value => 6;
+    }
+
+    private readonly struct Vectors7 : IVectorCount
+    {
+        public static int Value => 7;
+    }
+
+    private readonly struct Vectors8 : IVectorCount
+    {
+        public static int Value => 8;
     }
 
     /// <summary>Which of an NR-wide column block's two vectors a kernel computes (a type, so the JIT drops the other).</summary>

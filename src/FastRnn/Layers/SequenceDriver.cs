@@ -336,8 +336,13 @@ internal static class SequenceDriver
         dBias.Clear();
         Span<float> dBiasInput = dBias[..GH], dBiasHidden = dBias[GH..];
 
-        // W_hh [G*H, H] packed once: dhNext[B_s, H] (+)= dGatesHidden_s[B_s, G*H] * W_hh.
-        Gemm.PackB(MatrixOp.None, GH, H, w.WeightHh, H, packedW);
+        // W_hh [G*H, H] packed once: dhNext[B_s, H] (+)= dGatesHidden_s[B_s, G*H] * W_hh. At batch 1 each step is one
+        // row, multiplied by W_hh as stored: the same bits without the pack (see Gemm.MultiplyRowInPlace).
+        bool rowInPlace = B == 1 && Gemm.MultipliesRowInPlace(H);
+        if (!rowInPlace)
+        {
+            Gemm.PackB(MatrixOp.None, GH, H, w.WeightHh, H, packedW);
+        }
 
         // dX step by step: W_ih [G*H, I] packed once; each step's [B_s, I] rows go to dX from L1.
         bool dxPerStep = !g.DX.IsEmpty && ProjectsInputsPerStep(B);
@@ -436,7 +441,14 @@ internal static class SequenceDriver
             else
             {
                 // dh_{t-1} = [direct part +] dGatesHidden_s * W_hh
-                Gemm.MultiplyPackedCore(MatrixOp.None, rows, H, GH, dGatesHiddenS, GH, packedW, separate ? 1f : 0f, dhNext, H);
+                if (rowInPlace)
+                {
+                    Gemm.MultiplyRowInPlace(H, GH, dGatesHiddenS, w.WeightHh, H, separate ? 1f : 0f, dhNext);
+                }
+                else
+                {
+                    Gemm.MultiplyPackedCore(MatrixOp.None, rows, H, GH, dGatesHiddenS, GH, packedW, separate ? 1f : 0f, dhNext, H);
+                }
             }
 
             // dW_ih += dGates^T * xPacked, dW_hh += dGatesHidden^T * hPrev over the row blocks this step completes.
