@@ -114,9 +114,10 @@ public class ParallelDeterminismTests(PoolFixture pools) : IClassFixture<PoolFix
 
     /// <summary>
     /// The weight gradients are added inside the backward loop in blocks of 256 packed rows, last block first
-    /// (WeightGradientBlocks). With N past one block, blocks that start or end inside a step, a step wider than a block
-    /// (B = 300), I or H past one 512-column GEMM panel block, ragged and zero lengths, both directions and TBPTT, they
-    /// must match the double reference and be bit for bit the same on 1 to 4 workers.
+    /// (WeightGradientBlocks), completed blocks four at a time. With N past one block and past several groups (a group
+    /// left over at step 0), blocks that start or end inside a step, a step wider than a block (B = 300), I or H past
+    /// one 512-column GEMM panel block, ragged and zero lengths, both directions and TBPTT, they must match the double
+    /// reference, be bit for bit the same on 1 to 4 workers, and the same as adding every block on its own.
     /// </summary>
     [Theory]
     [InlineData(0, 40, 13, 24, 40, false, 0)]
@@ -126,6 +127,9 @@ public class ParallelDeterminismTests(PoolFixture pools) : IClassFixture<PoolFix
     [InlineData(2, 70, 9, 520, 20, false, 0)]
     [InlineData(2, 6, 300, 8, 24, true, 0)]
     [InlineData(2, 33, 16, 16, 520, false, 3)]
+    [InlineData(0, 64, 48, 12, 24, false, 0)]
+    [InlineData(1, 50, 44, 10, 32, false, 5)]
+    [InlineData(2, 41, 52, 9, 16, true, 0)]
     public void Weight_gradients_added_in_row_blocks_match_the_reference_on_1_to_4_workers(int cell, int T, int B, int I, int H, bool reverse, int truncationWindow)
     {
         var random = new Random((cell * 131) + (T * 17) + B);
@@ -151,6 +155,9 @@ public class ParallelDeterminismTests(PoolFixture pools) : IClassFixture<PoolFix
             Assert.Equal(Math.Min(threads, (H + UnitSlice.Alignment - 1) / UnitSlice.Alignment), workers);
             AssertBitwiseEqual(parallel, single);
         }
+
+        AssertBitwiseEqual(RunOn(c, null, useAllWorkers: true, truncationWindow, out _, groupBlocks: 1), single);
+        AssertBitwiseEqual(RunOn(c, pools.Get(2), useAllWorkers: true, truncationWindow, out _, groupBlocks: 3), single);
     }
 
     /// <summary>
@@ -273,13 +280,14 @@ public class ParallelDeterminismTests(PoolFixture pools) : IClassFixture<PoolFix
     };
 
     /// <summary>Forward then backward on a fresh layer whose workspace uses <paramref name="pool"/>; reports how many workers the plan chose.</summary>
-    private static FastResult RunOn(RnnTestCase c, WorkerPool? pool, bool useAllWorkers, int truncationWindow, out int workers, bool? useStepGates = null)
+    private static FastResult RunOn(RnnTestCase c, WorkerPool? pool, bool useAllWorkers, int truncationWindow, out int workers, bool? useStepGates = null, int? groupBlocks = null)
     {
         (int T, int B, int I, int H) = c.Shape;
         RecurrentLayer layer = c.CreateLayer();
         RecurrentWorkspace workspace = layer.CreateWorkspace(T, B, pool);
         workspace.UseAllWorkers = useAllWorkers;
         workspace.UseStepGates = useStepGates;
+        workspace.WeightGradientGroupBlocks = groupBlocks;
         workers = ParallelSequenceDriver.PlanWorkers(workspace, layer.GateCount, B);
 
         // Outputs start as NaN: every element must be written, by exactly one worker.

@@ -45,7 +45,7 @@ public static class Gemm
     private const int MR = 4;
 
     /// <summary>Row block of A (loop 3): MC x KC floats stay in L2 across all panels of a packed block.</summary>
-    private const int MC = 128;
+    internal const int MC = 128;
 
     /// <summary>Rows per packed micro-panel of A: the tallest register block.</summary>
     private const int PackedRows = 8;

@@ -78,7 +78,8 @@ public sealed class RecurrentWorkspace
         PackedInputWeightOffset = Carve(ref offset, Math.Max(Gemm.PackedLength(inputSize, (int)gateWidth), Gemm.PackedLength((int)gateWidth, inputSize)));
         DxStepOffset = Carve(ref offset, (long)maxBatchSize * inputSize);
         StepGatesOffset = Carve(ref offset, (long)maxBatchSize * gateWidth);
-        GemmScratchOffset = Carve(ref offset, Gemm.ScratchLength);
+        GemmScratchLength = Math.Max(Gemm.ScratchLength, WeightGradientBlocks.ScratchLength(maxRows));
+        GemmScratchOffset = Carve(ref offset, GemmScratchLength);
 
         // G decides the cell: 4 is the LSTM (cell state), 3 the GRU (separate recurrent projection).
         HasCellState = gateCount == 4;
@@ -191,6 +192,9 @@ public sealed class RecurrentWorkspace
     /// <summary>[B, G*H] one step's gate pre-activations, computed here in cache and then copied to the saved gate rows.</summary>
     internal int StepGatesOffset { get; }
     internal int GemmScratchOffset { get; }
+
+    /// <summary>Floats at <see cref="GemmScratchOffset"/>: GEMM packing, and the weight-gradient blocks' packed groups.</summary>
+    internal int GemmScratchLength { get; }
     internal int CellsOffset { get; }
     internal int DcNextOffset { get; }
     internal int SavedOffset { get; }
@@ -213,6 +217,9 @@ public sealed class RecurrentWorkspace
 
     /// <summary>Test hook: force the cached step block of the forward pass on or off (null: the size rule of SequenceDriver.UsesStepGates).</summary>
     internal bool? UseStepGates { get; set; }
+
+    /// <summary>Test hook: completed weight-gradient blocks added together (null: WeightGradientBlocks.GroupBlocks, as the scratch allows).</summary>
+    internal int? WeightGradientGroupBlocks { get; set; }
 
     // The parallel passes' work objects, made on first use and reused (one per cell type).
     internal object? ParallelForward { get; set; }

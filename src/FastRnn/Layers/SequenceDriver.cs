@@ -159,7 +159,7 @@ internal static class SequenceDriver
         Span<float> xPacked = buffers.XPacked, gates = buffers.Gates, hs = buffers.States, cs = buffers.Cells, saved = buffers.Saved;
         Span<float> projection = TCell.HasSeparateRecurrentProjection ? ws.Segment(ws.ProjectionOffset, B * GH) : default;
         Span<float> packedW = ws.Segment(ws.PackedWeightOffset, Gemm.PackedLength(H, GH));
-        Span<float> scratch = ws.Segment(ws.GemmScratchOffset, Gemm.ScratchLength);
+        Span<float> scratch = ws.Segment(ws.GemmScratchOffset, ws.GemmScratchLength);
 
         // Gather the valid inputs in processing order: xPacked[rowStart[s] + j] = x[t, order[j]].
         for (int s = 0; s < steps; s++)
@@ -329,7 +329,7 @@ internal static class SequenceDriver
         Span<float> gates = buffers.Gates, hs = buffers.States, cs = buffers.Cells, saved = buffers.Saved;
         Span<float> dGates = buffers.DGates, dGatesHidden = buffers.DGatesHidden, dhNext = buffers.DhNext, dcNext = buffers.DcNext, dh = buffers.Dh;
         Span<float> packedW = ws.Segment(ws.PackedWeightOffset, Gemm.PackedLength(GH, H));
-        Span<float> scratch = ws.Segment(ws.GemmScratchOffset, Gemm.ScratchLength);
+        Span<float> scratch = ws.Segment(ws.GemmScratchOffset, ws.GemmScratchLength);
 
         // Column sums of the gate gradients, accumulated step by step while each step's rows are in cache.
         Span<float> dBias = ws.Segment(ws.BiasGradientOffset, 2 * GH);
