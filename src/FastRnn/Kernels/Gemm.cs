@@ -151,7 +151,7 @@ public static class Gemm
     /// <param name="c">The output C.</param>
     /// <param name="ldc">Row stride of C.</param>
     public static void Multiply(MatrixOp opA, MatrixOp opB, int m, int n, int k, ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, float beta, Span<float> c, int ldc)
-        => Multiply(opA, opB, m, n, k, a, lda, b, ldb, beta, c, ldc, s_threadScratch ??= new float[ScratchLength]);
+        => Multiply(opA, opB, m, n, k, a, lda, b, ldb, beta, c, ldc, ThreadScratch);
 
     /// <summary>The unvalidated blocked GEMM; callers inside the library have validated shapes.</summary>
     internal static void MultiplyCore(MatrixOp opA, MatrixOp opB, int m, int n, int k, ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, float beta, Span<float> c, int ldc, Span<float> scratch)
@@ -201,7 +201,18 @@ public static class Gemm
     }
 
     /// <summary>This thread's packing scratch (<see cref="ScratchLength"/> floats), allocated on its first use.</summary>
-    internal static Span<float> ThreadScratch => s_threadScratch ??= new float[ScratchLength];
+    internal static Span<float> ThreadScratch => ThreadScratchOf(ScratchLength);
+
+    /// <summary>This thread's scratch, at least <paramref name="length"/> floats (never less than <see cref="ScratchLength"/>); allocates only when a larger one is asked for.</summary>
+    internal static Span<float> ThreadScratchOf(int length)
+    {
+        if (s_threadScratch is null || s_threadScratch.Length < length)
+        {
+            s_threadScratch = new float[Math.Max(length, ScratchLength)];
+        }
+
+        return s_threadScratch;
+    }
 
     /// <summary>
     /// Packs columns [<paramref name="j0"/>, <paramref name="j0"/> + <paramref name="n"/>) of op(B) [K, *] as

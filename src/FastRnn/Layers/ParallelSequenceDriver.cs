@@ -401,7 +401,7 @@ internal static unsafe class ParallelSequenceDriver
             }
 
             // The time loop in reverse; every span below is touched only in this worker's columns until the barrier.
-            Span<float> scratch = WorkerBuffers.Scratch(WeightGradientBlocks.ScratchLength((long)ws.MaxSequenceLength * ws.MaxBatchSize));
+            Span<float> scratch = Gemm.ThreadScratchOf(WeightGradientBlocks.ScratchLength((long)ws.MaxSequenceLength * ws.MaxBatchSize));
             Span<float> dWeightIh = View(DWeightIh, GH * I), dWeightHh = View(DWeightHh, GH * H);
             int nextBlock = WeightGradientBlocks.Last(N);
             for (int s = steps - 1; s >= 0; s--)
@@ -613,20 +613,6 @@ internal static unsafe class ParallelSequenceDriver
 
         [ThreadStatic]
         private static int s_packedStart;
-
-        [ThreadStatic]
-        private static float[]? s_scratch;
-
-        /// <summary>This thread's scratch of at least <paramref name="length"/> floats; grows (allocates) only when a larger one is asked for.</summary>
-        public static Span<float> Scratch(int length)
-        {
-            if (s_scratch is null || s_scratch.Length < length)
-            {
-                s_scratch = new float[length];
-            }
-
-            return s_scratch;
-        }
 
         /// <summary>This thread's buffer for a packed slice of <paramref name="length"/> floats; grows (allocates) only when a larger slice comes.</summary>
         public static Span<float> PackedWeights(int length)

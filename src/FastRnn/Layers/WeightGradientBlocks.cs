@@ -32,6 +32,9 @@ internal static class WeightGradientBlocks
     /// </summary>
     internal const int GroupBlocks = 4;
 
+    /// <summary>Floats of one block's packed xPacked or hPrev columns in the scratch: KC x NC.</summary>
+    private const int Slot = Gemm.KC * Gemm.NC;
+
     /// <summary>The last block of <paramref name="totalRows"/> packed rows, or -1 when there are none.</summary>
     internal static int Last(int totalRows) => ((totalRows + Rows - 1) / Rows) - 1;
 
@@ -39,7 +42,7 @@ internal static class WeightGradientBlocks
     /// Floats of scratch the blocks of up to <paramref name="maxRows"/> packed rows use: a packed block of dGates^T, then
     /// one KC x NC slot per block of a group for its packed xPacked or hPrev columns.
     /// </summary>
-    internal static int ScratchLength(long maxRows) => Gemm.PackedALength + ((int)Math.Clamp((maxRows + Rows - 1) / Rows, 1, GroupBlocks) * Gemm.KC * Gemm.NC);
+    internal static int ScratchLength(long maxRows) => Gemm.PackedALength + ((int)Math.Clamp((maxRows + Rows - 1) / Rows, 1, GroupBlocks) * Slot);
 
     /// <summary>
     /// Adds the blocks that are complete once processing step <paramref name="step"/> has its gate gradients, from
@@ -51,7 +54,7 @@ internal static class WeightGradientBlocks
     internal static int AddCompleted<TCell>(RecurrentWorkspace ws, int step, int next, int u0, int units, in PassBuffers buffers, Span<float> dWeightIh, Span<float> dWeightHh, Span<float> scratch)
         where TCell : struct, IRecurrentCell
     {
-        int slots = Math.Min(ws.WeightGradientGroupBlocks ?? GroupBlocks, (scratch.Length - Gemm.PackedALength) / (Gemm.KC * Gemm.NC));
+        int slots = Math.Min(ws.WeightGradientGroupBlocks ?? GroupBlocks, (scratch.Length - Gemm.PackedALength) / Slot);
         int firstRow = ws.RowStart[step];
 
         // Blocks next, next - 1, ..., whose first row the reverse loop has reached.
@@ -76,7 +79,6 @@ internal static class WeightGradientBlocks
         int I = ws.InputSize, H = ws.HiddenSize;
         Span<float> packedA = scratch[..Gemm.PackedALength];
         Span<float> slots = scratch[Gemm.PackedALength..];
-        const int Slot = Gemm.KC * Gemm.NC;
 
         // dW_ih[own rows of each gate, I] += dGates[block rows, own columns]^T * xPacked[block rows, I]
         for (int jc = 0; jc < I; jc += Gemm.NC)
@@ -125,7 +127,6 @@ internal static class WeightGradientBlocks
         where TCell : struct, IRecurrentCell
     {
         int GH = TCell.GateCount * H;
-        const int Slot = Gemm.KC * Gemm.NC;
         for (int g = 0; g < TCell.GateCount; g++)
         {
             for (int i0 = 0; i0 < units; i0 += Gemm.MC)
