@@ -205,6 +205,11 @@ internal static class SequenceDriver
         {
             int rows = batchAt[s];
             int prevRow = ws.StateSlotRow(s), row = ws.StateSlotRow(s + 1);
+            if (s + 1 < steps)
+            {
+                PrefetchForwardStep<TCell>(ws, buffers, projectPerStep, s + 1);
+            }
+
             ReadOnlySpan<float> hPrev = hs.Slice(prevRow * H, rows * H);
             // Without a backward that reads them (Elman), the step's gates are its h rows: f is applied in place.
             Span<float> gatesS = projectPerStep && !TCell.BackwardReadsGates ? hs.Slice(row * H, rows * H) : gates.Slice(rowStart[s] * GH, rows * GH);
@@ -272,6 +277,75 @@ internal static class SequenceDriver
         if (TCell.HasCellState)
         {
             ScatterFinalStates(ws, cs, states.CN);
+        }
+    }
+
+    /// <summary>
+    /// Asks for the rows step <paramref name="s"/> will read and write that no earlier step touched: its x rows (with the
+    /// per-step projection), the state slots it writes and GRU's saved rows. Past the last-level cache, these come from
+    /// DRAM, and without the hint every step waited on them: (1024, 16, 128, 128) Elman, time loop 12.1-12.9 -> 11.4-11.8 ms.
+    /// The gate rows are left out: asking for the LSTM's 32 KiB per step made its forward ~2% slower.
+    /// </summary>
+    private static void PrefetchForwardStep<TCell>(RecurrentWorkspace ws, in PassBuffers buffers, bool projectPerStep, int s)
+        where TCell : struct, IRecurrentCell
+    {
+        int I = ws.InputSize, H = ws.HiddenSize, rows = ws.BatchAt[s], row = ws.StateSlotRow(s + 1), rowStart = ws.RowStart[s];
+        if (projectPerStep)
+        {
+            Prefetch.ToL2(buffers.XPacked.Slice(rowStart * I, rows * I));
+        }
+
+        Prefetch.ToL2(buffers.States.Slice(row * H, rows * H));
+        if (TCell.HasCellState)
+        {
+            Prefetch.ToL2(buffers.Cells.Slice(row * H, rows * H));
+        }
+
+        if (!buffers.Saved.IsEmpty)
+        {
+            Prefetch.ToL2(buffers.Saved.Slice(rowStart * H, rows * H));
+        }
+    }
+
+    /// <summary>
+    /// The backward counterpart of <see cref="PrefetchForwardStep"/>: step <paramref name="s"/>'s h_{t-1} (and c_{t-1}) slots,
+    /// saved rows, gate-gradient rows, and its rows of dOutput and dX, which lie scattered over [T, B, *] in the caller's
+    /// order. (1024, 16, 128, 128) Elman training step with both: 39.9-41.1 -> 38.0-38.2 ms.
+    /// </summary>
+    private static void PrefetchBackwardStep<TCell>(RecurrentWorkspace ws, bool reverse, in PassBuffers buffers, in SequenceGradients g, bool dxPerStep, int s)
+        where TCell : struct, IRecurrentCell
+    {
+        int I = ws.InputSize, H = ws.HiddenSize, GH = TCell.GateCount * H, B = ws.BatchSize;
+        int rows = ws.BatchAt[s], prevRow = ws.StateSlotRow(s), rowStart = ws.RowStart[s];
+        Prefetch.ToL2(buffers.States.Slice(prevRow * H, rows * H));
+        if (TCell.HasCellState)
+        {
+            Prefetch.ToL2(buffers.Cells.Slice(prevRow * H, rows * H));
+        }
+
+        if (!buffers.Saved.IsEmpty)
+        {
+            Prefetch.ToL2(buffers.Saved.Slice(rowStart * H, rows * H));
+        }
+
+        Prefetch.ToL2(buffers.DGates.Slice(rowStart * GH, rows * GH));
+        if (TCell.HasSeparateRecurrentProjection)
+        {
+            Prefetch.ToL2(buffers.DGatesHidden.Slice(rowStart * GH, rows * GH));
+        }
+
+        for (int j = 0; j < rows; j++)
+        {
+            int position = (TimeIndex(ws, reverse, s, j) * B) + ws.Order[j];
+            if (!g.DOutput.IsEmpty)
+            {
+                Prefetch.ToL2(g.DOutput.Slice(position * H, H));
+            }
+
+            if (dxPerStep)
+            {
+                Prefetch.ToL2(g.DX.Slice(position * I, I));
+            }
         }
     }
 
@@ -357,6 +431,10 @@ internal static class SequenceDriver
         for (int s = steps - 1; s >= 0; s--)
         {
             int rows = batchAt[s];
+            if (s > 0)
+            {
+                PrefetchBackwardStep<TCell>(ws, reverse, buffers, g, dxPerStep, s - 1);
+            }
 
             // Sequences whose last step is s start here: dh_n (dc_n) enters as their carried gradient.
             for (int j = batchAt[s + 1]; j < rows; j++)
