@@ -137,10 +137,11 @@ public class GemmTests
         // Determinism rests on this: with arbitrary floats, each C element must be exactly the k-ascending FMA chain
         // (per KC block for Multiply, over all K for MultiplyPacked), added to beta * C with one FMA, whether its
         // tile is 8, 4 or 1 rows, a full 32-wide panel, a half-panel tail or part of a four-panel single-row group,
-        // and a single row multiplied by B as stored must give the packed product's bits.
+        // and a single row multiplied by B as stored, or a transposed A packed by the product, must give the packed
+        // product's bits.
         using var _ = new WidthLimit((VectorWidth)floatsPerVector);
         var random = new Random(6);
-        foreach ((int m, int n, int k) in (ReadOnlySpan<(int, int, int)>)[(1, 100, 400), (1, 400, 100), (1, 65, 37), (1, 161, 9), (1, 16, 3), (1, 200, 5), (1, 33, 5), (1, 70, 3), (1, 136, 7), (3, 17, 300), (5, 100, 13), (9, 65, 260), (13, 400, 65), (25, 65, 400), (8, 48, 5)])
+        foreach ((int m, int n, int k) in (ReadOnlySpan<(int, int, int)>)[(1, 100, 400), (1, 400, 100), (1, 65, 37), (1, 161, 9), (1, 16, 3), (1, 200, 5), (1, 33, 5), (1, 70, 3), (1, 136, 7), (3, 17, 300), (5, 100, 13), (9, 65, 260), (13, 400, 65), (25, 65, 400), (8, 48, 5), (137, 40, 200)])
         {
             // 0.3 is inexact, so a product of beta and C rounded before the add would show.
             foreach (float beta in (float[])[0f, 0.3f, 1f])
@@ -167,6 +168,27 @@ public class GemmTests
 
                     Gemm.MultiplyRowInPlace(n, k, a, strided, n + 3, beta, inPlace);
                 }
+
+                // A stored transposed (dGates^T for dW: element (i, p) at p * lda + i, NaN in the gaps), packed by the
+                // product itself; one K block.
+                float[] transposedA = (float[])c0.Clone();
+                bool oneKBlock = k <= Gemm.KC;
+                if (oneKBlock)
+                {
+                    int lda = m + 5;
+                    float[] aT = new float[k * lda];
+                    Array.Fill(aT, float.NaN);
+                    for (int i = 0; i < m; i++)
+                    {
+                        for (int p = 0; p < k; p++)
+                        {
+                            aT[(p * lda) + i] = a[(i * k) + p];
+                        }
+                    }
+
+                    Gemm.MultiplyPackedTransposedA(m, n, k, aT, lda, panel, beta, transposedA, n, new float[Gemm.PackedALength]);
+                }
+
                 for (int i = 0; i < m; i++)
                 {
                     for (int j = 0; j < n; j++)
@@ -183,6 +205,11 @@ public class GemmTests
                         expectedPacked = beta == 0f ? whole : float.MultiplyAddEstimate(beta, expectedPacked, whole);
                         AssertSameBits(expectedBlocked, blocked[(i * n) + j], $"Multiply M={m} N={n} K={k} beta={beta} width={VectorDispatch.Current}: C[{i},{j}]");
                         AssertSameBits(expectedPacked, packed[(i * n) + j], $"MultiplyPacked M={m} N={n} K={k} beta={beta} width={VectorDispatch.Current}: C[{i},{j}]");
+                        if (oneKBlock)
+                        {
+                            AssertSameBits(expectedPacked, transposedA[(i * n) + j], $"MultiplyPackedTransposedA M={m} N={n} K={k} beta={beta} width={VectorDispatch.Current}: C[{i},{j}]");
+                        }
+
                         if (m == 1 && Gemm.MultipliesRowInPlace(n))
                         {
                             AssertSameBits(expectedPacked, inPlace[j], $"MultiplyRowInPlace N={n} K={k} beta={beta} width={VectorDispatch.Current}: c[{j}]");
