@@ -201,11 +201,12 @@ internal static class SequenceDriver
         // W_hh^T [H, G*H] is packed once and reused by every step.
         Gemm.PackB(MatrixOp.Transpose, H, GH, w.WeightHh, H, packedW);
         Span<float> stepGates = UsesStepGates<TCell>(ws, B) ? ws.Segment(ws.StepGatesOffset, B * GH) : default;
+        bool prefetchRows = PrefetchesStepRows<TCell>(ws);
         for (int s = 0; s < steps; s++)
         {
             int rows = batchAt[s];
             int prevRow = ws.StateSlotRow(s), row = ws.StateSlotRow(s + 1);
-            if (s + 1 < steps)
+            if (prefetchRows && s + 1 < steps)
             {
                 PrefetchForwardStep<TCell>(ws, buffers, projectPerStep, s + 1);
             }
@@ -281,6 +282,19 @@ internal static class SequenceDriver
     }
 
     /// <summary>
+    /// Whether the time loops ask for the next step's rows ahead (<see cref="PrefetchForwardStep"/>,
+    /// <see cref="PrefetchBackwardStep"/>): only while the packed weights a step multiplies by fit in L2. With larger
+    /// ones, each step streams them from L3 for hundreds of microseconds, which pushes the asked-for rows out of L2
+    /// before the step that needs them, and the hints are wasted ((512, 64, 256, 512) LSTM forward: no gain, within 1%).
+    /// </summary>
+    internal static bool PrefetchesStepRows<TCell>(RecurrentWorkspace ws)
+        where TCell : struct, IRecurrentCell
+        => (long)(ws.InputSize + ws.HiddenSize) * TCell.GateCount * ws.HiddenSize * sizeof(float) <= PrefetchMaxWeightBytes;
+
+    /// <summary>Bytes of W_ih and W_hh up to which <see cref="PrefetchesStepRows"/> holds: this core's L2.</summary>
+    internal const long PrefetchMaxWeightBytes = 1L << 20;
+
+    /// <summary>
     /// Asks for the rows step <paramref name="s"/> will read and write that no earlier step touched: its x rows (with the
     /// per-step projection), the state slots it writes and GRU's saved rows. Past the last-level cache, these come from
     /// DRAM, and without the hint every step waited on them: (1024, 16, 128, 128) Elman, time loop 12.1-12.9 -> 11.4-11.8 ms.
@@ -310,7 +324,8 @@ internal static class SequenceDriver
     /// <summary>
     /// The backward counterpart of <see cref="PrefetchForwardStep"/>: step <paramref name="s"/>'s h_{t-1} (and c_{t-1}) slots,
     /// saved rows, gate-gradient rows, and its rows of dOutput and dX, which lie scattered over [T, B, *] in the caller's
-    /// order. (1024, 16, 128, 128) Elman training step with both: 39.9-41.1 -> 38.0-38.2 ms.
+    /// order. (1024, 16, 128, 128) Elman training step with both: 39.9-41.1 -> 38.0-38.2 ms. The saved gate rows are left
+    /// out here too: asking for them moved the (1024, 16, 128, 128) LSTM and GRU steps by less than their run-to-run spread.
     /// </summary>
     private static void PrefetchBackwardStep<TCell>(RecurrentWorkspace ws, bool reverse, in PassBuffers buffers, in SequenceGradients g, bool dxPerStep, int s)
         where TCell : struct, IRecurrentCell
@@ -428,10 +443,11 @@ internal static class SequenceDriver
         }
 
         int nextBlock = WeightGradientBlocks.Last(N);
+        bool prefetchRows = PrefetchesStepRows<TCell>(ws);
         for (int s = steps - 1; s >= 0; s--)
         {
             int rows = batchAt[s];
-            if (s > 0)
+            if (prefetchRows && s > 0)
             {
                 PrefetchBackwardStep<TCell>(ws, reverse, buffers, g, dxPerStep, s - 1);
             }
