@@ -171,7 +171,7 @@ public class GemmTests
 
                 // A stored transposed (dGates^T for dW: element (i, p) at p * lda + i, NaN in the gaps), packed by the
                 // product itself; one K block.
-                float[] transposedA = (float[])c0.Clone();
+                float[] transposedA = (float[])c0.Clone(), prepackedA = (float[])c0.Clone();
                 bool oneKBlock = k <= Gemm.KC;
                 if (oneKBlock)
                 {
@@ -187,6 +187,22 @@ public class GemmTests
                     }
 
                     Gemm.MultiplyPackedTransposedA(m, n, k, aT, lda, panel, beta, transposedA, n, new float[Gemm.PackedALength]);
+
+                    // The same A packed once per MC rows and read by two products, one per half of the columns (the
+                    // dW_ih and dW_hh parts of a dGates^T block), each half packed from B on its own.
+                    float[] packedA = new float[Gemm.PackedALength];
+                    int n1 = n / 2;
+                    float[] left = new float[Gemm.PackedLength(k, n1)], right = new float[Gemm.PackedLength(k, n - n1)];
+                    Gemm.PackColumns(MatrixOp.None, k, 0, n1, b, n, left);
+                    Gemm.PackColumns(MatrixOp.None, k, n1, n - n1, b, n, right);
+                    for (int ic = 0; ic < m; ic += Gemm.MC)
+                    {
+                        int mc = Math.Min(Gemm.MC, m - ic);
+                        packedA.AsSpan().Fill(float.NaN);
+                        Gemm.PackTransposedA(mc, k, aT.AsSpan(ic), lda, packedA);
+                        Gemm.MultiplyPrepackedTransposedA(mc, n1, k, aT.AsSpan(ic), lda, packedA, left, beta, prepackedA.AsSpan(ic * n), n);
+                        Gemm.MultiplyPrepackedTransposedA(mc, n - n1, k, aT.AsSpan(ic), lda, packedA, right, beta, prepackedA.AsSpan((ic * n) + n1), n);
+                    }
                 }
 
                 for (int i = 0; i < m; i++)
@@ -208,6 +224,7 @@ public class GemmTests
                         if (oneKBlock)
                         {
                             AssertSameBits(expectedPacked, transposedA[(i * n) + j], $"MultiplyPackedTransposedA M={m} N={n} K={k} beta={beta} width={VectorDispatch.Current}: C[{i},{j}]");
+                            AssertSameBits(expectedPacked, prepackedA[(i * n) + j], $"MultiplyPrepackedTransposedA M={m} N={n} K={k} beta={beta} width={VectorDispatch.Current}: C[{i},{j}]");
                         }
 
                         if (m == 1 && Gemm.MultipliesRowInPlace(n))

@@ -276,6 +276,39 @@ public static class Gemm
     }
 
     /// <summary>
+    /// Packs the stored A [K, M] of a transposed-A product, M at most <see cref="MC"/> and K at most <see cref="KC"/>,
+    /// into <paramref name="packedA"/> (<see cref="PackedALength"/> floats) for any number of
+    /// <see cref="MultiplyPrepackedTransposedA"/> calls: one pack of a dGates^T block serves both dW_ih and dW_hh. Does nothing where that product reads A in place
+    /// (the scalar width).
+    /// </summary>
+    internal static void PackTransposedA(int m, int k, ReadOnlySpan<float> a, int lda, Span<float> packedA)
+    {
+        System.Diagnostics.Debug.Assert(m <= MC && k <= KC && packedA.Length >= PackedALength, "one MC x KC block");
+        if (m > 0 && k > 0 && VectorDispatch.Current != VectorWidth.Scalar)
+        {
+            PackA(ref MemoryMarshal.GetReference(a), lda, m, k, ref MemoryMarshal.GetReference(packedA));
+        }
+    }
+
+    /// <summary>
+    /// <c>C[M, N] = A^T[M, K] * B + beta * C</c> with A [K, M] (lda) already packed by <see cref="PackTransposedA"/>
+    /// into <paramref name="packedA"/>, which the vector widths read; the scalar width reads <paramref name="a"/> in
+    /// place. The same bits as <see cref="MultiplyPackedTransposedA"/>.
+    /// </summary>
+    internal static void MultiplyPrepackedTransposedA(int m, int n, int k, ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> packedA, ReadOnlySpan<float> packedB, float beta, Span<float> c, int ldc)
+    {
+        System.Diagnostics.Debug.Assert(m <= MC && k <= KC && packedA.Length >= PackedALength, "one MC x KC block");
+        VectorWidth width = VectorDispatch.Current;
+        if (m == 0 || n == 0 || k == 0 || width == VectorWidth.Scalar)
+        {
+            MultiplyPackedCore(MatrixOp.Transpose, m, n, k, a, lda, packedB, beta, c, ldc);
+            return;
+        }
+
+        RunPanelsOnRowBlock(width, m, n, k, ref MemoryMarshal.GetReference(packedA), 1, PackedRows, (nint)PackedRows * k, ref MemoryMarshal.GetReference(packedB), beta, ref MemoryMarshal.GetReference(c), ldc);
+    }
+
+    /// <summary>
     /// Whether <see cref="MultiplyRowInPlace"/> can take a product of <paramref name="n"/> columns at the current
     /// width: it needs one whole vector of columns (its last vector overlaps the one before) and FMA lanes.
     /// </summary>
