@@ -37,6 +37,7 @@ internal readonly struct GruCell : IRecurrentCell, IVectorKernel<ForwardStep>, I
     {
         nint H = step.Hidden, end = step.UnitEnd;
         ref float gates = ref MemoryMarshal.GetReference(step.Gates);
+        ref float pre = ref step.PreActivations.IsEmpty ? ref gates : ref MemoryMarshal.GetReference(step.PreActivations);
         ref float projection = ref MemoryMarshal.GetReference(step.RecurrentProjection);
         ref float bHn = ref Unsafe.Add(ref MemoryMarshal.GetReference(step.RecurrentBias), N * H);
         ref float bias = ref MemoryMarshal.GetReference(step.Bias);
@@ -46,30 +47,31 @@ internal readonly struct GruCell : IRecurrentCell, IVectorKernel<ForwardStep>, I
         for (nint r = 0; r < step.Rows; r++)
         {
             ref float gatesRow = ref Unsafe.Add(ref gates, r * 3 * H);
+            ref float preRow = ref Unsafe.Add(ref pre, r * 3 * H);
             ref float projectionRow = ref Unsafe.Add(ref projection, r * 3 * H);
             nint row = r * H, k = step.UnitStart;
             for (; k <= end - TOps.Count; k += TOps.Count)
             {
-                ForwardAt<TOps, TVector>(H, ref gatesRow, ref projectionRow, ref bias, ref bHn, ref hn, ref hPrev, ref h, row, k);
+                ForwardAt<TOps, TVector>(H, ref preRow, ref gatesRow, ref projectionRow, ref bias, ref bHn, ref hn, ref hPrev, ref h, row, k);
             }
 
             for (; k < end; k++)
             {
-                ForwardAt<OpsScalar, float>(H, ref gatesRow, ref projectionRow, ref bias, ref bHn, ref hn, ref hPrev, ref h, row, k);
+                ForwardAt<OpsScalar, float>(H, ref preRow, ref gatesRow, ref projectionRow, ref bias, ref bHn, ref hn, ref hPrev, ref h, row, k);
             }
         }
     }
 
     // hn = W_hn h + b_hn;  n = tanh(x_n + r * hn);  h = n + z * (hPrev - n)
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void ForwardAt<TOps, TVector>(nint H, ref float gates, ref float projection, ref float bias, ref float bHn, ref float hn, ref float hPrev, ref float h, nint row, nint k)
+    private static void ForwardAt<TOps, TVector>(nint H, ref float pre, ref float gates, ref float projection, ref float bias, ref float bHn, ref float hn, ref float hPrev, ref float h, nint row, nint k)
         where TOps : struct, IVectorOps<TVector>
         where TVector : struct
     {
-        TVector r = VectorMath.Sigmoid<TOps, TVector>(TOps.Add(TOps.Add(TOps.Load(ref gates, (R * H) + k), TOps.Load(ref projection, (R * H) + k)), TOps.Load(ref bias, (R * H) + k)));
-        TVector z = VectorMath.Sigmoid<TOps, TVector>(TOps.Add(TOps.Add(TOps.Load(ref gates, (Z * H) + k), TOps.Load(ref projection, (Z * H) + k)), TOps.Load(ref bias, (Z * H) + k)));
+        TVector r = VectorMath.Sigmoid<TOps, TVector>(TOps.Add(TOps.Add(TOps.Load(ref pre, (R * H) + k), TOps.Load(ref projection, (R * H) + k)), TOps.Load(ref bias, (R * H) + k)));
+        TVector z = VectorMath.Sigmoid<TOps, TVector>(TOps.Add(TOps.Add(TOps.Load(ref pre, (Z * H) + k), TOps.Load(ref projection, (Z * H) + k)), TOps.Load(ref bias, (Z * H) + k)));
         TVector hnk = TOps.Add(TOps.Load(ref projection, (N * H) + k), TOps.Load(ref bHn, k));
-        TVector n = VectorMath.Tanh<TOps, TVector>(TOps.MultiplyAdd(r, hnk, TOps.Add(TOps.Load(ref gates, (N * H) + k), TOps.Load(ref bias, (N * H) + k))));
+        TVector n = VectorMath.Tanh<TOps, TVector>(TOps.MultiplyAdd(r, hnk, TOps.Add(TOps.Load(ref pre, (N * H) + k), TOps.Load(ref bias, (N * H) + k))));
         TOps.Store(r, ref gates, (R * H) + k);
         TOps.Store(z, ref gates, (Z * H) + k);
         TOps.Store(n, ref gates, (N * H) + k);

@@ -62,6 +62,13 @@ internal ref struct ForwardStep
     /// <summary>[B_t, G*H] in: the input projection plus (unless separate) W_hh h, without biases; out: what backward needs.</summary>
     public Span<float> Gates;
 
+    /// <summary>
+    /// [B_t, G*H] where the cell reads the pre-activations instead of <see cref="Gates"/>, which it then only writes: the
+    /// driver's cached step block (see SequenceDriver.UsesStepGates), so the saved rows are written once, not copied
+    /// into and then rewritten in place. Empty: read from <see cref="Gates"/>. Only for cells whose backward reads the gates.
+    /// </summary>
+    public ReadOnlySpan<float> PreActivations;
+
     /// <summary>[G*H] the bias the cell adds to <see cref="Gates"/>: b_ih + b_hh (GRU: b_ih + b_hh for r and z, b_in for n).</summary>
     public ReadOnlySpan<float> Bias;
 

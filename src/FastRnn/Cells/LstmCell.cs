@@ -33,6 +33,7 @@ internal readonly struct LstmCell : IRecurrentCell, IVectorKernel<ForwardStep>, 
     {
         nint H = step.Hidden, end = step.UnitEnd;
         ref float gates = ref MemoryMarshal.GetReference(step.Gates);
+        ref float pre = ref step.PreActivations.IsEmpty ? ref gates : ref MemoryMarshal.GetReference(step.PreActivations);
         ref float cPrev = ref MemoryMarshal.GetReference(step.CPrev);
         ref float c = ref MemoryMarshal.GetReference(step.C);
         ref float h = ref MemoryMarshal.GetReference(step.H);
@@ -40,29 +41,30 @@ internal readonly struct LstmCell : IRecurrentCell, IVectorKernel<ForwardStep>, 
         for (nint r = 0; r < step.Rows; r++)
         {
             ref float gatesRow = ref Unsafe.Add(ref gates, r * 4 * H);
+            ref float preRow = ref Unsafe.Add(ref pre, r * 4 * H);
             nint row = r * H, k = step.UnitStart;
             for (; k <= end - TOps.Count; k += TOps.Count)
             {
-                ForwardAt<TOps, TVector>(H, ref gatesRow, ref bias, ref cPrev, ref c, ref h, row, k);
+                ForwardAt<TOps, TVector>(H, ref preRow, ref gatesRow, ref bias, ref cPrev, ref c, ref h, row, k);
             }
 
             for (; k < end; k++)
             {
-                ForwardAt<OpsScalar, float>(H, ref gatesRow, ref bias, ref cPrev, ref c, ref h, row, k);
+                ForwardAt<OpsScalar, float>(H, ref preRow, ref gatesRow, ref bias, ref cPrev, ref c, ref h, row, k);
             }
         }
     }
 
     // c = f * cPrev + i * g;  h = o * tanh(c)
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void ForwardAt<TOps, TVector>(nint H, ref float gates, ref float bias, ref float cPrev, ref float c, ref float h, nint row, nint k)
+    private static void ForwardAt<TOps, TVector>(nint H, ref float pre, ref float gates, ref float bias, ref float cPrev, ref float c, ref float h, nint row, nint k)
         where TOps : struct, IVectorOps<TVector>
         where TVector : struct
     {
-        TVector i = VectorMath.Sigmoid<TOps, TVector>(TOps.Add(TOps.Load(ref gates, (I * H) + k), TOps.Load(ref bias, (I * H) + k)));
-        TVector f = VectorMath.Sigmoid<TOps, TVector>(TOps.Add(TOps.Load(ref gates, (F * H) + k), TOps.Load(ref bias, (F * H) + k)));
-        TVector g = VectorMath.Tanh<TOps, TVector>(TOps.Add(TOps.Load(ref gates, (G * H) + k), TOps.Load(ref bias, (G * H) + k)));
-        TVector o = VectorMath.Sigmoid<TOps, TVector>(TOps.Add(TOps.Load(ref gates, (O * H) + k), TOps.Load(ref bias, (O * H) + k)));
+        TVector i = VectorMath.Sigmoid<TOps, TVector>(TOps.Add(TOps.Load(ref pre, (I * H) + k), TOps.Load(ref bias, (I * H) + k)));
+        TVector f = VectorMath.Sigmoid<TOps, TVector>(TOps.Add(TOps.Load(ref pre, (F * H) + k), TOps.Load(ref bias, (F * H) + k)));
+        TVector g = VectorMath.Tanh<TOps, TVector>(TOps.Add(TOps.Load(ref pre, (G * H) + k), TOps.Load(ref bias, (G * H) + k)));
+        TVector o = VectorMath.Sigmoid<TOps, TVector>(TOps.Add(TOps.Load(ref pre, (O * H) + k), TOps.Load(ref bias, (O * H) + k)));
         TOps.Store(i, ref gates, (I * H) + k);
         TOps.Store(f, ref gates, (F * H) + k);
         TOps.Store(g, ref gates, (G * H) + k);

@@ -231,11 +231,6 @@ internal static class SequenceDriver
                 Gemm.MultiplyPackedCore(MatrixOp.None, rows, GH, H, hPrev, H, packedW, 1f, product, GH);
             }
 
-            if (!stepGates.IsEmpty)
-            {
-                product.CopyTo(gatesS);
-            }
-
             var step = new ForwardStep
             {
                 Rows = rows,
@@ -243,6 +238,7 @@ internal static class SequenceDriver
                 UnitStart = 0,
                 UnitEnd = H,
                 Gates = gatesS,
+                PreActivations = stepGates.IsEmpty ? default : product,
                 Bias = bias,
                 RecurrentProjection = projection.IsEmpty ? default : projection[..(rows * GH)],
                 RecurrentBias = w.BiasHh,
@@ -378,14 +374,15 @@ internal static class SequenceDriver
 
     /// <summary>
     /// Whether a forward step's GEMMs write into the reused [B, G*H] step block (<see cref="RecurrentWorkspace.StepGatesOffset"/>)
-    /// and the result is then copied to the saved gate rows: with the per-step projection, for cells whose backward
-    /// reads the gates. Each step's saved rows are fresh memory (the gate buffer is [N, G*H]), and a GEMM that stores
-    /// its 8-row tiles there stalls on misses: a [64, 2048] step (K = 256 then 512) ran at 102 GFLOP/s writing fresh
-    /// rows and 108.5 computing in a cached block plus one sequential copy (110 fully in cache). Pure data movement, and
-    /// only from <see cref="StepGatesMinBytes"/> of gate rows on: smaller ones stay in cache from call to call, and there
-    /// the copy only costs ((64, 16, 64, 128) GRU forward 1.65 -> 1.69 ms). One thread only: the parallel forward, each
-    /// worker copying its own columns, was 15-25% slower for the LSTM and GRU at (1024, 16, 128, 128) in interleaved
-    /// two-thread runs, so it stores its tiles into the saved rows as before.
+    /// and the cell reads its pre-activations there and writes the post-activations to the saved gate rows
+    /// (<see cref="ForwardStep.PreActivations"/>): with the per-step projection, for cells whose backward reads the gates.
+    /// Each step's saved rows are fresh memory (the gate buffer is [N, G*H]), and a GEMM that stores its 8-row tiles
+    /// there stalls on misses: a [64, 2048] step (K = 256 then 512) ran at 102 GFLOP/s writing fresh rows and 108.5
+    /// computing in a cached block (110 fully in cache). The saved rows are written once either way; until the cell read
+    /// the block itself, a copy to the saved rows cost 15 ms of the (512, 64, 256, 512) LSTM forward. Only from
+    /// <see cref="StepGatesMinBytes"/> of gate rows on: smaller ones stay in cache from call to call. One thread only: the
+    /// parallel forward, each worker copying its own columns, was 15-25% slower for the LSTM and GRU at
+    /// (1024, 16, 128, 128) in interleaved two-thread runs, so it stores its tiles into the saved rows as before.
     /// </summary>
     internal static bool UsesStepGates<TCell>(RecurrentWorkspace ws, int batch)
         where TCell : struct, IRecurrentCell
