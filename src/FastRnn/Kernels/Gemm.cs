@@ -257,29 +257,11 @@ public static class Gemm
         => PackPanels(MatrixOp.None, ref MemoryMarshal.GetReference(b), ldb, 0, rows, j0, n, ref Unsafe.Add(ref MemoryMarshal.GetReference(packed), (nint)row0 * PanelWidth), (nint)blockRows * PanelWidth);
 
     /// <summary>
-    /// <c>C[M, N] = A^T[M, K] * B + beta * C</c> for a stored A [K, M] and B packed by <see cref="PackColumns"/>, with
-    /// K at most <see cref="KC"/>: A is packed into <paramref name="packedA"/> (<see cref="PackedALength"/> floats) an MC
-    /// block at a time, so the kernels do not stride through stored rows lda apart (whole L1 sets alias when lda * 4
-    /// bytes is a multiple of 4 KiB). Pure data movement: the bits are those of reading A in place.
-    /// </summary>
-    internal static void MultiplyPackedTransposedA(int m, int n, int k, ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> packedB, float beta, Span<float> c, int ldc, Span<float> packedA)
-    {
-        System.Diagnostics.Debug.Assert(k <= KC && packedA.Length >= PackedALength, "one K block, packed into an MC x KC buffer");
-        VectorWidth width = VectorDispatch.Current;
-        if (m == 0 || n == 0 || k == 0 || width == VectorWidth.Scalar)
-        {
-            MultiplyPackedCore(MatrixOp.Transpose, m, n, k, a, lda, packedB, beta, c, ldc);
-            return;
-        }
-
-        RunPanels(width, m, n, k, ref MemoryMarshal.GetReference(a), 1, lda, ref MemoryMarshal.GetReference(packedB), beta, ref MemoryMarshal.GetReference(c), ldc, ref MemoryMarshal.GetReference(packedA));
-    }
-
-    /// <summary>
     /// Packs the stored A [K, M] of a transposed-A product, M at most <see cref="MC"/> and K at most <see cref="KC"/>,
     /// into <paramref name="packedA"/> (<see cref="PackedALength"/> floats) for any number of
-    /// <see cref="MultiplyPrepackedTransposedA"/> calls: one pack of a dGates^T block serves both dW_ih and dW_hh. Does nothing where that product reads A in place
-    /// (the scalar width).
+    /// <see cref="MultiplyPrepackedTransposedA"/> calls: one pack of a dGates^T block serves both dW_ih and dW_hh.
+    /// Packed, the kernels do not stride through stored rows lda apart (whole L1 sets alias when lda * 4 bytes is a
+    /// multiple of 4 KiB). Does nothing where that product reads A in place (the scalar width).
     /// </summary>
     internal static void PackTransposedA(int m, int k, ReadOnlySpan<float> a, int lda, Span<float> packedA)
     {
@@ -293,7 +275,7 @@ public static class Gemm
     /// <summary>
     /// <c>C[M, N] = A^T[M, K] * B + beta * C</c> with A [K, M] (lda) already packed by <see cref="PackTransposedA"/>
     /// into <paramref name="packedA"/>, which the vector widths read; the scalar width reads <paramref name="a"/> in
-    /// place. The same bits as <see cref="MultiplyPackedTransposedA"/>.
+    /// place. Pure data movement: the bits are those of reading A in place.
     /// </summary>
     internal static void MultiplyPrepackedTransposedA(int m, int n, int k, ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> packedA, ReadOnlySpan<float> packedB, float beta, Span<float> c, int ldc)
     {
@@ -501,7 +483,7 @@ public static class Gemm
         }
     }
 
-    /// <summary>Floats <see cref="MultiplyPackedTransposedA"/> packs A into: one MC x KC block.</summary>
+    /// <summary>Floats <see cref="PackTransposedA"/> packs A into: one MC x KC block.</summary>
     internal const int PackedALength = MC * KC;
 
     internal static int RoundUpToPanel(int n) => (n + PanelWidth - 1) / PanelWidth * PanelWidth;
@@ -706,7 +688,7 @@ public static class Gemm
         // Whole micro-panels go stored row by stored row: one pass over each row of A (dGates for dW: 512 bytes of a
         // row thousands of bytes long, rows too far apart for the hardware prefetchers, which stop at page ends), with
         // the row PackAheadRows on asked for meanwhile. Panel by panel, the 16 panels of a 128-row block read each row
-        // 16 times, 32 bytes at a time, and waited on a miss per row. MultiplyPackedTransposedA adding 8 blocks of a
+        // 16 times, 32 bytes at a time, and waited on a miss per row. dW adding 8 blocks of a
         // 16 MiB dGates to dW [2048, 256]: 93.2-96.2 -> 96.4-97.4 GFLOP/s; to dW [2048, 512]: 98.4-98.8 -> 100.5.
         int whole = Vector256.IsHardwareAccelerated ? mc / PackedRows * PackedRows : 0;
         if (whole > 0)
