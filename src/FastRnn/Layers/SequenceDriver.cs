@@ -381,8 +381,9 @@ internal static class SequenceDriver
     /// computing in a cached block (110 fully in cache). The saved rows are written once either way; until the cell read
     /// the block itself, a copy to the saved rows cost 15 ms of the (512, 64, 256, 512) LSTM forward. Only from
     /// <see cref="StepGatesMinBytes"/> of gate rows on: smaller ones stay in cache from call to call. One thread only: the
-    /// parallel forward, each worker copying its own columns, was 15-25% slower for the LSTM and GRU at
-    /// (1024, 16, 128, 128) in interleaved two-thread runs, so it stores its tiles into the saved rows as before.
+    /// parallel forward through its own columns of the block was slower in interleaved two-thread runs, with the copy
+    /// (15-25% for the LSTM and GRU at (1024, 16, 128, 128)) and again with the cell reading the block ((512, 64, 256,
+    /// 512) LSTM forward: min per process 528-532 ms against 508-534), so it stores its tiles into the saved rows.
     /// </summary>
     internal static bool UsesStepGates<TCell>(RecurrentWorkspace ws, int batch)
         where TCell : struct, IRecurrentCell

@@ -93,8 +93,7 @@ internal static class WeightGradientBlocks
             int c1 = Math.Min(chunks, c0 + perPass);
             for (int c = c0; c < c1; c++)
             {
-                bool hidden = c >= inputChunks;
-                int jc = (hidden ? c - inputChunks : c) * Gemm.NC, nc = Math.Min(Gemm.NC, (hidden ? H : I) - jc);
+                (bool hidden, int jc, int nc) = Chunk(c, inputChunks, I, H);
                 for (int i = 0; i < count; i++)
                 {
                     (int r0, int rows) = BlockRows(ws, first - i);
@@ -140,7 +139,7 @@ internal static class WeightGradientBlocks
                     int packedFrom = -1;
                     for (int c = c0; c < c1; c++)
                     {
-                        bool hidden = c >= inputChunks;
+                        (bool hidden, int jc, int nc) = Chunk(c, inputChunks, I, H);
                         int source = hidden && TCell.HasSeparateRecurrentProjection ? 1 : 0;
                         ReadOnlySpan<float> a = (source == 1 ? buffers.DGatesHidden : buffers.DGates)[((r0 * GH) + column)..];
                         if (packedFrom != source)
@@ -149,13 +148,22 @@ internal static class WeightGradientBlocks
                             packedFrom = source;
                         }
 
-                        int jc = (hidden ? c - inputChunks : c) * Gemm.NC, ldw = hidden ? H : I, nc = Math.Min(Gemm.NC, ldw - jc);
+                        int ldw = hidden ? H : I;
                         Span<float> dWeight = hidden ? dWeightHh : dWeightIh;
                         Gemm.MultiplyPrepackedTransposedA(m, nc, rows, a, GH, packedA, slots.Slice((((c - c0) * count) + i) * Slot, Slot), 1f, dWeight[((column * ldw) + jc)..], ldw);
                     }
                 }
             }
         }
+    }
+
+    // Column chunk c of a group's passes: chunks [0, inputChunks) are NC columns of xPacked (dW_ih), the rest of hPrev
+    // (dW_hh); returns whether it is of hPrev, its first column and its width.
+    private static (bool Hidden, int Column, int Width) Chunk(int c, int inputChunks, int I, int H)
+    {
+        bool hidden = c >= inputChunks;
+        int column = (hidden ? c - inputChunks : c) * Gemm.NC;
+        return (hidden, column, Math.Min(Gemm.NC, (hidden ? H : I) - column));
     }
 
     private static (int FirstRow, int Rows) BlockRows(RecurrentWorkspace ws, int block)
