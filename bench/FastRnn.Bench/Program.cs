@@ -1,5 +1,5 @@
 // Entry point: `simd` prints the SIMD widths this process sees (CI proves its environment switches with it),
-// `quick` prints the throughput table without BenchmarkDotNet, `gemm` compares the GEMM with OpenBLAS, `targets` times the performance issue's shapes (`quick` and `targets` take `--threads N`), anything else goes to BenchmarkDotNet's switcher.
+// `quick` prints the throughput table without BenchmarkDotNet, `gemm` compares the GEMM with OpenBLAS, `targets` times the performance issue's shapes (`quick` and `targets` take `--threads N`), `peak` measures the FMA rate per thread the GFLOP/s are a fraction of, anything else goes to BenchmarkDotNet's switcher.
 using System.Runtime.Intrinsics;
 using BenchmarkDotNet.Running;
 using FastRnn.Bench;
@@ -19,6 +19,12 @@ if (args.Length > 0 && args[0] == "gemm")
 if (args.Length > 0 && args[0] == "targets")
 {
     QuickTable.RunTargets(args.AsSpan(1));
+    return;
+}
+
+if (args.Length > 0 && args[0] == "peak")
+{
+    FmaPeak.Run(args.AsSpan(1));
     return;
 }
 

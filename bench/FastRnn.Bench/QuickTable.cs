@@ -86,6 +86,7 @@ internal static class QuickTable
 
     private static string Threads(int threads) => threads == 1 ? "1 thread" : $"{threads} threads (worker pool; fewer where the shape is too small)";
 
-    private static int Option(ReadOnlySpan<string> args, string name, int fallback)
+    /// <summary>The integer after <paramref name="name"/> in <paramref name="args"/>, or <paramref name="fallback"/>.</summary>
+    internal static int Option(ReadOnlySpan<string> args, string name, int fallback)
         => args.IndexOf(name) is int at and >= 0 && at + 1 < args.Length ? int.Parse(args[at + 1], CultureInfo.InvariantCulture) : fallback;
 }
