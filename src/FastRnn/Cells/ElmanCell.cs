@@ -18,6 +18,8 @@ internal readonly struct ElmanCell<TActivation>(TActivation activation) : IRecur
 
     public static bool HasSeparateRecurrentProjection => false;
 
+    public static int FirstSeparateHiddenGradientGate => GateCount;
+
     public static bool BackwardReadsGates => false;
 
     // gates: [B_t, H] = W_ih x + W_hh h (left as is)  bias: [H]  h: [B_t, H] = f(gates + bias)

@@ -23,6 +23,9 @@ internal readonly struct GruCell : IRecurrentCell, IVectorKernel<ForwardStep>, I
 
     public static bool HasSeparateRecurrentProjection => true;
 
+    // r and z get the same gradients on both sides; n's hidden side is d(n pre) * r (see BackwardAt).
+    public static int FirstSeparateHiddenGradientGate => N;
+
     public static bool BackwardReadsGates => true;
 
     public void ForwardStep(in ForwardStep step) => VectorDispatch.Run<GruCell, ForwardStep>(this, step);

@@ -21,6 +21,13 @@ internal interface IRecurrentCell
     static abstract bool HasSeparateRecurrentProjection { get; }
 
     /// <summary>
+    /// The first gate block whose hidden-side gate gradients (<see cref="BackwardStep.DGatesHidden"/>) differ from the
+    /// input-side ones (<see cref="BackwardStep.DGates"/>); <see cref="GateCount"/> when none does. The weight gradients
+    /// pack each block of input-side gradients once for dW_ih and, below this gate, for dW_hh too.
+    /// </summary>
+    static abstract int FirstSeparateHiddenGradientGate { get; }
+
+    /// <summary>
     /// Whether the backward step reads what the forward step left in <see cref="ForwardStep.Gates"/>. When it does not
     /// (Elman: f' comes from h), and the input projection runs step by step, the driver lets the step's GEMMs write
     /// the pre-activations straight into the h rows and the cell applies f in place, so no [N, G*H] gate rows are

@@ -20,6 +20,8 @@ internal readonly struct LstmCell : IRecurrentCell, IVectorKernel<ForwardStep>, 
 
     public static bool HasSeparateRecurrentProjection => false;
 
+    public static int FirstSeparateHiddenGradientGate => GateCount;
+
     public static bool BackwardReadsGates => true;
 
     public void ForwardStep(in ForwardStep step) => VectorDispatch.Run<LstmCell, ForwardStep>(this, step);

@@ -122,8 +122,9 @@ internal static class WeightGradientBlocks
     // For chunks [c0, c1) of a pass: dW_ih[g*H + u0 + i, chunk columns] += sum over the group's blocks, in order, of
     // sum over the block's rows r of dGates[r, g*H + u0 + i] * packed_block[r, chunk columns], and the same for dW_hh
     // with dGatesHidden; for each gate g and i < units, MC rows of dW at a time. Each block's dGates^T is packed once
-    // for all the chunks that read it (all of them, unless GRU's dGatesHidden differs), and the chunks' dW rows stay in
-    // L2 while the blocks go by. (512, 64, 256, 512) LSTM: ~6% of the dW time was packing dGates^T twice per block.
+    // for all the chunks that read it (all of them, except GRU's n gate in the hPrev chunks, which reads dGatesHidden),
+    // and the chunks' dW rows stay in L2 while the blocks go by. (512, 64, 256, 512) LSTM: ~6% of the dW time was
+    // packing dGates^T twice per block.
     private static void AddGates<TCell>(RecurrentWorkspace ws, int first, int count, int u0, int units, in PassBuffers buffers, int c0, int c1, int inputChunks, ReadOnlySpan<float> slots, Span<float> packedA, Span<float> dWeightIh, Span<float> dWeightHh)
         where TCell : struct, IRecurrentCell
     {
@@ -140,7 +141,7 @@ internal static class WeightGradientBlocks
                     for (int c = c0; c < c1; c++)
                     {
                         (bool hidden, int jc, int nc) = Chunk(c, inputChunks, I, H);
-                        int source = hidden && TCell.HasSeparateRecurrentProjection ? 1 : 0;
+                        int source = hidden && g >= TCell.FirstSeparateHiddenGradientGate ? 1 : 0;
                         ReadOnlySpan<float> a = (source == 1 ? buffers.DGatesHidden : buffers.DGates)[((r0 * GH) + column)..];
                         if (packedFrom != source)
                         {
