@@ -42,9 +42,10 @@ internal static class FmaPeak
         {
             long start = Stopwatch.GetTimestamp();
             Burn(width, iterations);
-            if (Stopwatch.GetElapsedTime(start).TotalMilliseconds > 5)
+            double milliseconds = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+            if (milliseconds > 5)
             {
-                return Math.Max(1, (long)(iterations * 50 / Stopwatch.GetElapsedTime(start).TotalMilliseconds));
+                return Math.Max(1, (long)(iterations * 50 / milliseconds));
             }
 
             iterations *= 2;
@@ -87,7 +88,7 @@ internal static class FmaPeak
         VectorWidth.W512 => Burn<Ops512, Vector512<float>>(iterations),
         VectorWidth.W256 => Burn<Ops256, Vector256<float>>(iterations),
         VectorWidth.W128 => Burn<Ops128, Vector128<float>>(iterations),
-        _ => throw new PlatformNotSupportedException("The scalar width has no vector FMA to measure."),
+        _ => Burn<OpsScalar, float>(iterations),
     };
 
     // Twelve accumulators with FMA latency 4 and up to two FMA pipes: enough independent chains to keep them busy.
