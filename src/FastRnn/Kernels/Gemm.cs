@@ -3,12 +3,18 @@
 // Legend: M rows of C, N columns of C, K the reduction length. MR x NR is the register block.
 //
 // BLIS structure, with the loops named as in BLIS:
-//   loop 5 (pc): K in blocks of KC     -> pack op(B)[pc:pc+KC, jc:jc+NC] into 32-wide panels
+//   loop 5 (pc): K in blocks of KC     -> pack op(B)[pc:pc+KC, jc:jc+NC] into NR-wide panels
 //   loop 4 (jc): N in blocks of NC
-//   loop 3 (jr): one 32-wide panel at a time
-//   loop 2 (ir): M in blocks of MR = 4 rows (then single rows for the edge)
+//   loop 3 (jr): one NR-wide panel at a time; NR = two vectors (32 floats with AVX-512, 16 with AVX2, 8 with SSE)
+//   loop 2 (ir): M in register blocks of up to MR rows (8 with AVX-512's 32 registers, 6 with AVX2's 16)
 //   loop 1     : the micro-kernel, MR x NR accumulators over kc, no loops in the M/N directions.
 //   loop 3 (ic): M in blocks of MC    -> pack op(A)[ic:ic+MC, pc:pc+KC] into 8-row micro-panels (A transposed)
+// The panel width follows the vector width so that every k of a panel is one or two whole cache lines the kernel
+// reads in full; packing and multiplying therefore run at the same width (the width is per process, and the tests'
+// per-thread width limit travels to the pool's workers). Sizes (PackedLength) are those of the widest panels, so they
+// hold for every width. On Zen 3 (AVX2, 32 KiB L1, 512 KiB L2), against 4-row blocks over halves of 32-wide panels,
+// 16-wide panels and 6-row blocks took a dX-like product [64, 2048] x [2048, 256] from 81-82 to 95-96 GFLOP/s (probe
+// kernels, min of short runs) and the (256, 32, 128, 256) LSTM training step from 326-376 to 274-293 ms (min per process).
 // Multiply packs a transposed A (the weight gradients' dG^T): at T*B = 16384 rows it comes from DRAM, and the
 // kernel's reads of it (one cache line of a different stored row per k) left it waiting on memory; the pack streams
 // the block once and the kernels then read it from L2. A row-major A is read in place (see MultiplyCore), and so is
@@ -33,16 +39,14 @@ namespace FastRnn.Kernels;
 /// </remarks>
 public static class Gemm
 {
-    /// <summary>Columns per packed panel of B. Every vector width divides it.</summary>
-    internal const int PanelWidth = 32;
+    /// <summary>Columns of the widest packed panel (AVX-512's): sizes and column splits that must suit every width use it.</summary>
+    internal const int MaxPanelWidth = 32;
 
     /// <summary>Reduction block: a KC x 32 panel of B (32 KiB) stays in L1/L2 while the rows of A stream past it.</summary>
     internal const int KC = 256;
 
     /// <summary>Column block of B packed at a time.</summary>
     internal const int NC = 512;
-
-    private const int MR = 4;
 
     /// <summary>Row block of A (loop 3): MC x KC floats stay in L2 across all panels of a packed block.</summary>
     internal const int MC = 128;
@@ -76,6 +80,7 @@ public static class Gemm
     }
 
     /// <summary>Packs op(B) [K, N] into the panel layout <see cref="MultiplyPacked"/> reads.</summary>
+    /// <remarks>The layout follows the process's SIMD width (panels two vectors wide), which <see cref="MultiplyPacked"/> reads at the same width.</remarks>
     /// <param name="opB">Whether B is used as stored or transposed.</param>
     /// <param name="k">Rows of op(B).</param>
     /// <param name="n">Columns of op(B).</param>
@@ -254,7 +259,7 @@ public static class Gemm
     /// a block whose rows come from several places is packed piece by piece.
     /// </summary>
     internal static void PackRowsInto(int rows, int j0, int n, ReadOnlySpan<float> b, int ldb, Span<float> packed, int row0, int blockRows)
-        => PackPanels(MatrixOp.None, ref MemoryMarshal.GetReference(b), ldb, 0, rows, j0, n, ref Unsafe.Add(ref MemoryMarshal.GetReference(packed), (nint)row0 * PanelWidth), (nint)blockRows * PanelWidth);
+        => PackPanels(MatrixOp.None, ref MemoryMarshal.GetReference(b), ldb, 0, rows, j0, n, ref Unsafe.Add(ref MemoryMarshal.GetReference(packed), (nint)row0 * CurrentPanelWidth), blockRows);
 
     /// <summary>
     /// Packs the stored A [K, M] of a transposed-A product, M at most <see cref="MC"/> and K at most <see cref="KC"/>,
@@ -350,28 +355,28 @@ public static class Gemm
         switch (vectors)
         {
             case 1:
-                RowGroup<TOps, TVector, Vectors1>(k, ref a, ref b, ldb, lastOffset, beta, ref c);
+                RowGroup<TOps, TVector, Count1>(k, ref a, ref b, ldb, lastOffset, beta, ref c);
                 break;
             case 2:
-                RowGroup<TOps, TVector, Vectors2>(k, ref a, ref b, ldb, lastOffset, beta, ref c);
+                RowGroup<TOps, TVector, Count2>(k, ref a, ref b, ldb, lastOffset, beta, ref c);
                 break;
             case 3:
-                RowGroup<TOps, TVector, Vectors3>(k, ref a, ref b, ldb, lastOffset, beta, ref c);
+                RowGroup<TOps, TVector, Count3>(k, ref a, ref b, ldb, lastOffset, beta, ref c);
                 break;
             case 4:
-                RowGroup<TOps, TVector, Vectors4>(k, ref a, ref b, ldb, lastOffset, beta, ref c);
+                RowGroup<TOps, TVector, Count4>(k, ref a, ref b, ldb, lastOffset, beta, ref c);
                 break;
             case 5:
-                RowGroup<TOps, TVector, Vectors5>(k, ref a, ref b, ldb, lastOffset, beta, ref c);
+                RowGroup<TOps, TVector, Count5>(k, ref a, ref b, ldb, lastOffset, beta, ref c);
                 break;
             case 6:
-                RowGroup<TOps, TVector, Vectors6>(k, ref a, ref b, ldb, lastOffset, beta, ref c);
+                RowGroup<TOps, TVector, Count6>(k, ref a, ref b, ldb, lastOffset, beta, ref c);
                 break;
             case 7:
-                RowGroup<TOps, TVector, Vectors7>(k, ref a, ref b, ldb, lastOffset, beta, ref c);
+                RowGroup<TOps, TVector, Count7>(k, ref a, ref b, ldb, lastOffset, beta, ref c);
                 break;
             default:
-                RowGroup<TOps, TVector, Vectors8>(k, ref a, ref b, ldb, lastOffset, beta, ref c);
+                RowGroup<TOps, TVector, Count8>(k, ref a, ref b, ldb, lastOffset, beta, ref c);
                 break;
         }
     }
@@ -382,7 +387,7 @@ public static class Gemm
     private static void RowGroup<TOps, TVector, TCount>(int k, ref float a, ref float b, int ldb, int lastOffset, float beta, ref float c)
         where TOps : struct, IVectorOps<TVector>
         where TVector : struct
-        where TCount : struct, IVectorCount
+        where TCount : struct, ICount
     {
         nint w = TOps.Count;
         int vectors = TCount.Value;
@@ -486,7 +491,19 @@ public static class Gemm
     /// <summary>Floats <see cref="PackTransposedA"/> packs A into: one MC x KC block.</summary>
     internal const int PackedALength = MC * KC;
 
-    internal static int RoundUpToPanel(int n) => (n + PanelWidth - 1) / PanelWidth * PanelWidth;
+    /// <summary><paramref name="n"/> rounded up to whole panels of the widest width: packed sizes that hold for every width.</summary>
+    internal static int RoundUpToPanel(int n) => (n + MaxPanelWidth - 1) / MaxPanelWidth * MaxPanelWidth;
+
+    /// <summary>
+    /// Columns per packed panel of B at <paramref name="width"/>: the micro-kernel's NR, two vectors, so each k of a
+    /// panel is one or two whole cache lines that the kernel reads in full. (With 32-wide panels at 256 bits, each
+    /// 16-column half read half of every line of a panel as large as L1, KC x 32 floats = 32 KiB.) The scalar
+    /// specification reads the 128-bit layout.
+    /// </summary>
+    internal static int PanelWidthOf(VectorWidth width) => width == VectorWidth.Scalar ? 2 * (int)VectorWidth.W128 : 2 * (int)width;
+
+    /// <summary>The panel width of this thread's kernels: packing and multiplying must run at the same width.</summary>
+    private static int CurrentPanelWidth => PanelWidthOf(VectorDispatch.Current);
 
     /// <summary>
     /// Packs columns [<paramref name="j0"/>, <paramref name="j0"/> + <paramref name="n"/>) of op(B) [K, *] as consecutive
@@ -533,47 +550,51 @@ public static class Gemm
         }
     }
 
-    // packed: [ceil(nc / 32)][kc][32]; columns past nc are zero so the kernel always runs full panels.
+    // packed: [ceil(nc / pw)][kc][pw], pw = CurrentPanelWidth; columns past nc are zero so the kernel always runs full
+    // panels.
     private static void PackPanels(MatrixOp opB, ref float b, int ldb, int pc, int kc, int jc, int nc, ref float packed)
-        => PackPanels(opB, ref b, ldb, pc, kc, jc, nc, ref packed, (nint)kc * PanelWidth);
+        => PackPanels(opB, ref b, ldb, pc, kc, jc, nc, ref packed, kc);
 
-    // As above, with panels panelStride floats apart: kc rows written into a block packed for more rows.
-    private static void PackPanels(MatrixOp opB, ref float b, int ldb, int pc, int kc, int jc, int nc, ref float packed, nint panelStride)
+    // As above, with panels panelRows rows apart: kc rows written into a block packed for more rows.
+    private static void PackPanels(MatrixOp opB, ref float b, int ldb, int pc, int kc, int jc, int nc, ref float packed, int panelRows)
     {
-        int panels = (nc + PanelWidth - 1) / PanelWidth;
+        int pw = CurrentPanelWidth;
+        nint panelStride = (nint)panelRows * pw;
+        int panels = (nc + pw - 1) / pw;
         for (int panel = 0; panel < panels; panel++)
         {
-            int j0 = jc + (panel * PanelWidth);
-            int cols = Math.Min(PanelWidth, jc + nc - j0);
+            int j0 = jc + (panel * pw);
+            int cols = Math.Min(pw, jc + nc - j0);
             ref float dst = ref Unsafe.Add(ref packed, panel * panelStride);
             if (opB == MatrixOp.None)
             {
-                // A full panel row is four 8-float vectors: copied in registers rather than by a memmove call per
-                // 128-byte row (W_hh [400, 100] packed in 9.7 us that way, 6% of a (25, 1, 65, 100) LSTM step).
-                // A partial one is zeroed the same way and then gets its few columns.
+                // A full panel row is one to four 8-float vectors: copied in registers rather than by a memmove call
+                // per row (W_hh [400, 100] packed in 9.7 us that way, 6% of a (25, 1, 65, 100) LSTM step). A partial
+                // one is zeroed the same way and then gets its few columns.
                 bool vectorRows = Vector256.IsHardwareAccelerated;
                 for (int p = 0; p < kc; p++)
                 {
-                    ref float row = ref Unsafe.Add(ref dst, (nint)p * PanelWidth);
+                    ref float row = ref Unsafe.Add(ref dst, (nint)p * pw);
                     ref float src = ref Unsafe.Add(ref b, ((nint)(pc + p) * ldb) + j0);
                     if (!vectorRows)
                     {
                         Unsafe.CopyBlockUnaligned(ref Unsafe.As<float, byte>(ref row), ref Unsafe.As<float, byte>(ref src), (uint)(cols * sizeof(float)));
-                        MemoryMarshal.CreateSpan(ref Unsafe.Add(ref row, cols), PanelWidth - cols).Clear();
+                        MemoryMarshal.CreateSpan(ref Unsafe.Add(ref row, cols), pw - cols).Clear();
                     }
-                    else if (cols == PanelWidth)
+                    else if (cols == pw)
                     {
-                        Vector256.LoadUnsafe(ref src).StoreUnsafe(ref row);
-                        Vector256.LoadUnsafe(ref src, 8).StoreUnsafe(ref row, 8);
-                        Vector256.LoadUnsafe(ref src, 16).StoreUnsafe(ref row, 16);
-                        Vector256.LoadUnsafe(ref src, 24).StoreUnsafe(ref row, 24);
+                        for (nuint q = 0; q < (nuint)pw; q += 8)
+                        {
+                            Vector256.LoadUnsafe(ref src, q).StoreUnsafe(ref row, q);
+                        }
                     }
                     else
                     {
-                        Vector256<float>.Zero.StoreUnsafe(ref row);
-                        Vector256<float>.Zero.StoreUnsafe(ref row, 8);
-                        Vector256<float>.Zero.StoreUnsafe(ref row, 16);
-                        Vector256<float>.Zero.StoreUnsafe(ref row, 24);
+                        for (nuint q = 0; q < (nuint)pw; q += 8)
+                        {
+                            Vector256<float>.Zero.StoreUnsafe(ref row, q);
+                        }
+
                         for (int j = 0; j < cols; j++)
                         {
                             Unsafe.Add(ref row, j) = Unsafe.Add(ref src, j);
@@ -592,7 +613,7 @@ public static class Gemm
                     blocked = cols & ~7;
                     for (int j = 0; j < blocked; j += 8)
                     {
-                        TransposeRows8(ref Unsafe.Add(ref b, ((nint)(j0 + j) * ldb) + pc), ldb, kc, ref Unsafe.Add(ref dst, j));
+                        TransposeRows8(ref Unsafe.Add(ref b, ((nint)(j0 + j) * ldb) + pc), ldb, kc, ref Unsafe.Add(ref dst, j), pw);
                     }
                 }
 
@@ -602,25 +623,25 @@ public static class Gemm
                     ref float column = ref Unsafe.Add(ref dst, j);
                     for (nint p = 0; p < kc; p++)
                     {
-                        Unsafe.Add(ref column, p * PanelWidth) = Unsafe.Add(ref src, p);
+                        Unsafe.Add(ref column, p * pw) = Unsafe.Add(ref src, p);
                     }
                 }
 
-                for (int j = cols; j < PanelWidth; j++)
+                for (int j = cols; j < pw; j++)
                 {
                     ref float column = ref Unsafe.Add(ref dst, j);
                     for (nint p = 0; p < kc; p++)
                     {
-                        Unsafe.Add(ref column, p * PanelWidth) = 0f;
+                        Unsafe.Add(ref column, p * pw) = 0f;
                     }
                 }
             }
         }
     }
 
-    // packed[p][0..8) = (src[0][p], ..., src[7][p]) for p < kc: eight stored rows ldb apart become eight panel columns.
-    // Pure data movement, so results do not depend on which pack ran.
-    private static void TransposeRows8(ref float src, int ldb, int kc, ref float packed)
+    // packed[p][0..8) = (src[0][p], ..., src[7][p]) for p < kc: eight stored rows ldb apart become eight panel columns
+    // of a panel pw floats wide. Pure data movement, so results do not depend on which pack ran.
+    private static void TransposeRows8(ref float src, int ldb, int kc, ref float packed, nint pw)
     {
         nint p = 0;
         for (; p + 8 <= kc; p += 8)
@@ -635,20 +656,20 @@ public static class Gemm
             Vector256<float> t4 = Avx.UnpackLow(r4, r5), t5 = Avx.UnpackHigh(r4, r5), t6 = Avx.UnpackLow(r6, r7), t7 = Avx.UnpackHigh(r6, r7);
             Vector256<float> u0 = Avx.Shuffle(t0, t2, 0x44), u1 = Avx.Shuffle(t0, t2, 0xEE), u2 = Avx.Shuffle(t1, t3, 0x44), u3 = Avx.Shuffle(t1, t3, 0xEE);
             Vector256<float> u4 = Avx.Shuffle(t4, t6, 0x44), u5 = Avx.Shuffle(t4, t6, 0xEE), u6 = Avx.Shuffle(t5, t7, 0x44), u7 = Avx.Shuffle(t5, t7, 0xEE);
-            ref float row = ref Unsafe.Add(ref packed, p * PanelWidth);
+            ref float row = ref Unsafe.Add(ref packed, p * pw);
             Avx.Permute2x128(u0, u4, 0x20).StoreUnsafe(ref row);
-            Avx.Permute2x128(u1, u5, 0x20).StoreUnsafe(ref row, PanelWidth);
-            Avx.Permute2x128(u2, u6, 0x20).StoreUnsafe(ref row, 2 * PanelWidth);
-            Avx.Permute2x128(u3, u7, 0x20).StoreUnsafe(ref row, 3 * PanelWidth);
-            Avx.Permute2x128(u0, u4, 0x31).StoreUnsafe(ref row, 4 * PanelWidth);
-            Avx.Permute2x128(u1, u5, 0x31).StoreUnsafe(ref row, 5 * PanelWidth);
-            Avx.Permute2x128(u2, u6, 0x31).StoreUnsafe(ref row, 6 * PanelWidth);
-            Avx.Permute2x128(u3, u7, 0x31).StoreUnsafe(ref row, 7 * PanelWidth);
+            Avx.Permute2x128(u1, u5, 0x20).StoreUnsafe(ref row, (nuint)pw);
+            Avx.Permute2x128(u2, u6, 0x20).StoreUnsafe(ref row, (nuint)(2 * pw));
+            Avx.Permute2x128(u3, u7, 0x20).StoreUnsafe(ref row, (nuint)(3 * pw));
+            Avx.Permute2x128(u0, u4, 0x31).StoreUnsafe(ref row, (nuint)(4 * pw));
+            Avx.Permute2x128(u1, u5, 0x31).StoreUnsafe(ref row, (nuint)(5 * pw));
+            Avx.Permute2x128(u2, u6, 0x31).StoreUnsafe(ref row, (nuint)(6 * pw));
+            Avx.Permute2x128(u3, u7, 0x31).StoreUnsafe(ref row, (nuint)(7 * pw));
         }
 
         for (; p < kc; p++)
         {
-            ref float row = ref Unsafe.Add(ref packed, p * PanelWidth);
+            ref float row = ref Unsafe.Add(ref packed, p * pw);
             for (int r = 0; r < 8; r++)
             {
                 Unsafe.Add(ref row, r) = Unsafe.Add(ref src, ((nint)r * ldb) + p);
@@ -749,33 +770,34 @@ public static class Gemm
         }
     }
 
-    // Loops 3..1 over one packed block: 32-wide panels, split into NR = 2 * vector-width column blocks. The kernels are
-    // not inlined here: with several of them in one method body the JIT's register allocator spills accumulators
-    // inside the k loops (measured: 111 -> 40 GFLOP/s); one call per MR x NR x kc tile costs nothing by comparison.
+    // Loops 3..1 over one packed block: one NR-wide panel (two vectors) at a time. The kernels are not inlined here:
+    // with several of them in one method body the JIT's register allocator spills accumulators inside the k loops
+    // (measured: 111 -> 40 GFLOP/s); one call per MR x NR x kc tile costs nothing by comparison.
     private static void RunPanels<TOps, TVector>(int m, int n, int kc, ref float a, nint aRow, nint aCol, nint blockStride, ref float packed, float beta, ref float c, int ldc)
         where TOps : struct, IVectorOps<TVector>
         where TVector : struct
     {
-        int nr = 2 * TOps.Count;
+        int pw = 2 * TOps.Count;
+        nint panelStride = (nint)kc * pw;
         int j0 = 0;
 
         // A single row (batch 1: a matrix-vector product) has only two accumulators per panel, too few to hide the
         // FMA latency: take up to four panels at once for up to eight independent chains, the last group with the
         // vectors that are left (N = 100: seven, instead of four latency-bound panels one after the other).
-        if (m == 1 && nr == PanelWidth)
+        if (m == 1)
         {
-            for (; j0 < n; j0 += 4 * PanelWidth)
+            for (; j0 < n; j0 += 4 * pw)
             {
-                Kernel1x8<TOps, TVector>(kc, ref a, aCol, ref Unsafe.Add(ref packed, (nint)(j0 / PanelWidth) * kc * PanelWidth), (nint)kc * PanelWidth, ref Unsafe.Add(ref c, j0), beta, Math.Min(4 * PanelWidth, n - j0));
+                Kernel1x8<TOps, TVector>(kc, ref a, aCol, ref Unsafe.Add(ref packed, (j0 / pw) * panelStride), panelStride, ref Unsafe.Add(ref c, j0), beta, Math.Min(4 * pw, n - j0));
             }
 
             return;
         }
 
-        for (; j0 < n; j0 += nr)
+        for (; j0 < n; j0 += pw)
         {
-            int cols = Math.Min(nr, n - j0);
-            ref float panel = ref Unsafe.Add(ref packed, ((nint)(j0 / PanelWidth) * kc * PanelWidth) + (j0 % PanelWidth));
+            int cols = Math.Min(pw, n - j0);
+            ref float panel = ref Unsafe.Add(ref packed, (j0 / pw) * panelStride);
             ref float cBlock = ref Unsafe.Add(ref c, j0);
 
             // A tail of at most one vector (N = 65: 1 column, N = 100: 4) skips the second vector's zero padding:
@@ -791,149 +813,213 @@ public static class Gemm
         }
     }
 
-    // Loops 2..1 for one NR-wide column block: all m rows, 8 (AVX-512) or 4 at a time, then single rows.
+    /// <summary>
+    /// Rows of the register block that starts with <paramref name="left"/> rows to go: <paramref name="mr"/> while at
+    /// least <paramref name="mr"/> + 4 are left, then the rest in one block or two near-equal ones, so no block but
+    /// those of a matrix of fewer than four rows has fewer than four rows (eight accumulators: enough independent FMA
+    /// chains to cover the FMA latency on two pipes). With mr = 6: 16 rows go 6 + 6 + 4, 32 go 6 * 4 + 4 + 4.
+    /// </summary>
+    internal static int RegisterBlockRows(int left, int mr) => left <= mr ? left : left >= mr + 4 ? mr : (left + 1) / 2;
+
+    /// <summary>
+    /// Rows per register block at a width: 8 x 2 vectors = 16 accumulators with AVX-512's 32 vector registers, 6 x 2 =
+    /// 12 with the 16 of AVX2 and SSE (with the two panel vectors and a broadcast: 15 registers, no spills).
+    /// </summary>
+    private static int MaxRegisterRows<TOps, TVector>()
+        where TOps : struct, IVectorOps<TVector>
+        where TVector : struct
+        => TOps.Count == 16 ? 8 : 6;
+
+    // Loops 2..1 for one NR-wide panel: all m rows in register blocks of RegisterBlockRows. A packed A (blockStride !=
+    // 8 * aRow) lies in micro-panels of 8 rows that no block may straddle; each micro-panel is then one block of 8
+    // (AVX-512) or two of 4.
     private static void RunColumnBlock<TOps, TVector, THalves>(int m, int kc, ref float a, nint aRow, nint aCol, nint blockStride, ref float panel, float beta, ref float cBlock, int ldc, int cols)
         where TOps : struct, IVectorOps<TVector>
         where TVector : struct
         where THalves : struct, IPanelHalves
     {
-        for (int r = 0; r < m; r += PackedRows)
+        int mr = MaxRegisterRows<TOps, TVector>();
+        int group = blockStride == PackedRows * aRow ? m : PackedRows;
+        for (int g0 = 0; g0 < m; g0 += group)
         {
-            int rows = Math.Min(PackedRows, m - r);
-            ref float aRows = ref Unsafe.Add(ref a, (r / PackedRows) * blockStride);
-            ref float cRows = ref Unsafe.Add(ref cBlock, (nint)r * ldc);
-
-            // 8 rows x 2 vectors = 16 accumulators: only with 32 vector registers (AVX-512); AVX2's 16 would spill.
-            if (TOps.Count == 16 && rows == PackedRows)
+            int end = Math.Min(m, g0 + group);
+            for (int r = g0; r < end;)
             {
-                Kernel8x2<TOps, TVector, THalves>(kc, ref aRows, aRow, aCol, ref panel, ref cRows, ldc, beta, cols);
-                continue;
-            }
+                int rows = RegisterBlockRows(end - r, mr);
+                ref float aRows = ref Unsafe.Add(ref a, ((r / PackedRows) * blockStride) + ((r % PackedRows) * aRow));
+                ref float cRows = ref Unsafe.Add(ref cBlock, (nint)r * ldc);
+                switch (rows)
+                {
+                    case 1:
+                        Kernel<TOps, TVector, THalves, Count1>(kc, ref aRows, aRow, aCol, ref panel, ref cRows, ldc, beta, cols);
+                        break;
+                    case 2:
+                        Kernel<TOps, TVector, THalves, Count2>(kc, ref aRows, aRow, aCol, ref panel, ref cRows, ldc, beta, cols);
+                        break;
+                    case 3:
+                        Kernel<TOps, TVector, THalves, Count3>(kc, ref aRows, aRow, aCol, ref panel, ref cRows, ldc, beta, cols);
+                        break;
+                    case 4:
+                        Kernel<TOps, TVector, THalves, Count4>(kc, ref aRows, aRow, aCol, ref panel, ref cRows, ldc, beta, cols);
+                        break;
+                    case 5:
+                        Kernel<TOps, TVector, THalves, Count5>(kc, ref aRows, aRow, aCol, ref panel, ref cRows, ldc, beta, cols);
+                        break;
+                    case 6:
+                        Kernel<TOps, TVector, THalves, Count6>(kc, ref aRows, aRow, aCol, ref panel, ref cRows, ldc, beta, cols);
+                        break;
+                    case 7:
+                        Kernel<TOps, TVector, THalves, Count7>(kc, ref aRows, aRow, aCol, ref panel, ref cRows, ldc, beta, cols);
+                        break;
+                    default:
+                        Kernel<TOps, TVector, THalves, Count8>(kc, ref aRows, aRow, aCol, ref panel, ref cRows, ldc, beta, cols);
+                        break;
+                }
 
-            int i = 0;
-            for (; i + MR <= rows; i += MR)
-            {
-                Kernel4x2<TOps, TVector, THalves>(kc, ref Unsafe.Add(ref aRows, i * aRow), aRow, aCol, ref panel, ref Unsafe.Add(ref cRows, (nint)i * ldc), ldc, beta, cols);
-            }
-
-            for (; i < rows; i++)
-            {
-                Kernel1x2<TOps, TVector, THalves>(kc, ref Unsafe.Add(ref aRows, i * aRow), aCol, ref panel, ref Unsafe.Add(ref cRows, (nint)i * ldc), beta, cols);
+                r += rows;
             }
         }
     }
 
-    // C[4, NR] (+)= A[4, kc] * panel[kc, NR]; panel rows are PanelWidth apart.
+    // C[R, NR] (+)= A[R, kc] * panel[kc, NR], R = TRows.Value (1 to 8; at most 6 below AVX-512); panel rows are NR
+    // floats apart, so each k reads one or two whole cache lines. Row r of A starts r * aRow from a, k steps aCol. The
+    // row count is a type, so the JIT keeps only the accumulators and loads of R rows.
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static void Kernel4x2<TOps, TVector, THalves>(int kc, ref float a, nint aRow, nint aCol, ref float panel, ref float c, int ldc, float beta, int cols)
+    [SkipLocalsInit]
+    private static void Kernel<TOps, TVector, THalves, TRows>(int kc, ref float a, nint aRow, nint aCol, ref float panel, ref float c, int ldc, float beta, int cols)
         where TOps : struct, IVectorOps<TVector>
         where TVector : struct
         where THalves : struct, IPanelHalves
+        where TRows : struct, ICount
     {
-        nint w = TOps.Count;
-        TVector c00 = TOps.Zero, c01 = TOps.Zero, c10 = TOps.Zero, c11 = TOps.Zero;
-        TVector c20 = TOps.Zero, c21 = TOps.Zero, c30 = TOps.Zero, c31 = TOps.Zero;
-        ref float a1 = ref Unsafe.Add(ref a, aRow);
-        ref float a2 = ref Unsafe.Add(ref a, 2 * aRow);
-        ref float a3 = ref Unsafe.Add(ref a, 3 * aRow);
-        for (nint p = 0; p < kc; p++)
-        {
-            nint bOffset = p * PanelWidth;
-            TVector b0 = TOps.Load(ref panel, bOffset);
-            TVector b1 = THalves.Both ? TOps.Load(ref panel, bOffset + w) : TOps.Zero;
-            nint aOffset = p * aCol;
-            TVector x = TOps.Broadcast(Unsafe.Add(ref a, aOffset));
-            c00 = TOps.MultiplyAdd(x, b0, c00);
-            c01 = THalves.Both ? TOps.MultiplyAdd(x, b1, c01) : c01;
-            x = TOps.Broadcast(Unsafe.Add(ref a1, aOffset));
-            c10 = TOps.MultiplyAdd(x, b0, c10);
-            c11 = THalves.Both ? TOps.MultiplyAdd(x, b1, c11) : c11;
-            x = TOps.Broadcast(Unsafe.Add(ref a2, aOffset));
-            c20 = TOps.MultiplyAdd(x, b0, c20);
-            c21 = THalves.Both ? TOps.MultiplyAdd(x, b1, c21) : c21;
-            x = TOps.Broadcast(Unsafe.Add(ref a3, aOffset));
-            c30 = TOps.MultiplyAdd(x, b0, c30);
-            c31 = THalves.Both ? TOps.MultiplyAdd(x, b1, c31) : c31;
-        }
-
-        StoreRow<TOps, TVector>(c00, c01, ref c, beta, cols);
-        StoreRow<TOps, TVector>(c10, c11, ref Unsafe.Add(ref c, ldc), beta, cols);
-        StoreRow<TOps, TVector>(c20, c21, ref Unsafe.Add(ref c, 2 * (nint)ldc), beta, cols);
-        StoreRow<TOps, TVector>(c30, c31, ref Unsafe.Add(ref c, 3 * (nint)ldc), beta, cols);
-    }
-
-    // C[8, NR] (+)= A[8, kc] * panel[kc, NR]: half the panel loads per FMA of the 4-row kernel.
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private static void Kernel8x2<TOps, TVector, THalves>(int kc, ref float a, nint aRow, nint aCol, ref float panel, ref float c, int ldc, float beta, int cols)
-        where TOps : struct, IVectorOps<TVector>
-        where TVector : struct
-        where THalves : struct, IPanelHalves
-    {
-        nint w = TOps.Count;
+        nint w = TOps.Count, pw = 2 * w;
+        int rows = TRows.Value;
         TVector c00 = TOps.Zero, c01 = TOps.Zero, c10 = TOps.Zero, c11 = TOps.Zero, c20 = TOps.Zero, c21 = TOps.Zero, c30 = TOps.Zero, c31 = TOps.Zero;
         TVector c40 = TOps.Zero, c41 = TOps.Zero, c50 = TOps.Zero, c51 = TOps.Zero, c60 = TOps.Zero, c61 = TOps.Zero, c70 = TOps.Zero, c71 = TOps.Zero;
-        ref float a4 = ref Unsafe.Add(ref a, 4 * aRow);
+
+        // Absent rows alias row 0, so no reference points past A; they are never read.
+        ref float a1 = ref Unsafe.Add(ref a, rows > 1 ? aRow : 0);
+        ref float a2 = ref Unsafe.Add(ref a, rows > 2 ? 2 * aRow : 0);
+        ref float a3 = ref Unsafe.Add(ref a, rows > 3 ? 3 * aRow : 0);
+        ref float a4 = ref Unsafe.Add(ref a, rows > 4 ? 4 * aRow : 0);
+        ref float a5 = ref Unsafe.Add(ref a, rows > 5 ? 5 * aRow : 0);
+        ref float a6 = ref Unsafe.Add(ref a, rows > 6 ? 6 * aRow : 0);
+        ref float a7 = ref Unsafe.Add(ref a, rows > 7 ? 7 * aRow : 0);
 
         // C is read (or, with beta = 0, its lines are owned for the stores) after the k loop; when it lives past L2
         // (dW [G*H, I + H] of the big shapes, the step block after W_ih streamed by) its rows are fetched into L2 now,
-        // while the loop runs. 1024^3 went from 87-97 to 100-104 GFLOP/s, the (256, 32) LSTM step from 208-210 to
-        // 202-206 ms (1 thread) and 111-137 to 109-111 ms (2 threads); a hint only, so the bits do not change.
+        // while the loop runs. On Zen 4, 1024^3 went from 87-97 to 100-104 GFLOP/s, the (256, 32) LSTM step from
+        // 208-210 to 202-206 ms (1 thread) and 111-137 to 109-111 ms (2 threads); a hint only, so the bits do not change.
         if (Sse.IsSupported)
         {
             unsafe
             {
-                for (nint r = 0; r < 8; r++)
+                for (nint r = 0; r < rows; r++)
                 {
                     float* row = (float*)Unsafe.AsPointer(ref Unsafe.Add(ref c, r * ldc));
                     Sse.Prefetch1(row);
-                    Sse.Prefetch1(row + 16);
+                    Sse.Prefetch1(row + pw - 1);
                 }
             }
         }
 
         for (nint p = 0; p < kc; p++)
         {
-            nint bOffset = p * PanelWidth;
+            nint bOffset = p * pw;
             TVector b0 = TOps.Load(ref panel, bOffset);
             TVector b1 = THalves.Both ? TOps.Load(ref panel, bOffset + w) : TOps.Zero;
             nint aOffset = p * aCol;
             TVector x = TOps.Broadcast(Unsafe.Add(ref a, aOffset));
             c00 = TOps.MultiplyAdd(x, b0, c00);
             c01 = THalves.Both ? TOps.MultiplyAdd(x, b1, c01) : c01;
-            x = TOps.Broadcast(Unsafe.Add(ref a, aOffset + aRow));
-            c10 = TOps.MultiplyAdd(x, b0, c10);
-            c11 = THalves.Both ? TOps.MultiplyAdd(x, b1, c11) : c11;
-            x = TOps.Broadcast(Unsafe.Add(ref a, aOffset + (2 * aRow)));
-            c20 = TOps.MultiplyAdd(x, b0, c20);
-            c21 = THalves.Both ? TOps.MultiplyAdd(x, b1, c21) : c21;
-            x = TOps.Broadcast(Unsafe.Add(ref a, aOffset + (3 * aRow)));
-            c30 = TOps.MultiplyAdd(x, b0, c30);
-            c31 = THalves.Both ? TOps.MultiplyAdd(x, b1, c31) : c31;
-            x = TOps.Broadcast(Unsafe.Add(ref a4, aOffset));
-            c40 = TOps.MultiplyAdd(x, b0, c40);
-            c41 = THalves.Both ? TOps.MultiplyAdd(x, b1, c41) : c41;
-            x = TOps.Broadcast(Unsafe.Add(ref a4, aOffset + aRow));
-            c50 = TOps.MultiplyAdd(x, b0, c50);
-            c51 = THalves.Both ? TOps.MultiplyAdd(x, b1, c51) : c51;
-            x = TOps.Broadcast(Unsafe.Add(ref a4, aOffset + (2 * aRow)));
-            c60 = TOps.MultiplyAdd(x, b0, c60);
-            c61 = THalves.Both ? TOps.MultiplyAdd(x, b1, c61) : c61;
-            x = TOps.Broadcast(Unsafe.Add(ref a4, aOffset + (3 * aRow)));
-            c70 = TOps.MultiplyAdd(x, b0, c70);
-            c71 = THalves.Both ? TOps.MultiplyAdd(x, b1, c71) : c71;
+            if (rows > 1)
+            {
+                x = TOps.Broadcast(Unsafe.Add(ref a1, aOffset));
+                c10 = TOps.MultiplyAdd(x, b0, c10);
+                c11 = THalves.Both ? TOps.MultiplyAdd(x, b1, c11) : c11;
+            }
+
+            if (rows > 2)
+            {
+                x = TOps.Broadcast(Unsafe.Add(ref a2, aOffset));
+                c20 = TOps.MultiplyAdd(x, b0, c20);
+                c21 = THalves.Both ? TOps.MultiplyAdd(x, b1, c21) : c21;
+            }
+
+            if (rows > 3)
+            {
+                x = TOps.Broadcast(Unsafe.Add(ref a3, aOffset));
+                c30 = TOps.MultiplyAdd(x, b0, c30);
+                c31 = THalves.Both ? TOps.MultiplyAdd(x, b1, c31) : c31;
+            }
+
+            if (rows > 4)
+            {
+                x = TOps.Broadcast(Unsafe.Add(ref a4, aOffset));
+                c40 = TOps.MultiplyAdd(x, b0, c40);
+                c41 = THalves.Both ? TOps.MultiplyAdd(x, b1, c41) : c41;
+            }
+
+            if (rows > 5)
+            {
+                x = TOps.Broadcast(Unsafe.Add(ref a5, aOffset));
+                c50 = TOps.MultiplyAdd(x, b0, c50);
+                c51 = THalves.Both ? TOps.MultiplyAdd(x, b1, c51) : c51;
+            }
+
+            if (rows > 6)
+            {
+                x = TOps.Broadcast(Unsafe.Add(ref a6, aOffset));
+                c60 = TOps.MultiplyAdd(x, b0, c60);
+                c61 = THalves.Both ? TOps.MultiplyAdd(x, b1, c61) : c61;
+            }
+
+            if (rows > 7)
+            {
+                x = TOps.Broadcast(Unsafe.Add(ref a7, aOffset));
+                c70 = TOps.MultiplyAdd(x, b0, c70);
+                c71 = THalves.Both ? TOps.MultiplyAdd(x, b1, c71) : c71;
+            }
         }
 
         StoreRow<TOps, TVector>(c00, c01, ref c, beta, cols);
-        StoreRow<TOps, TVector>(c10, c11, ref Unsafe.Add(ref c, ldc), beta, cols);
-        StoreRow<TOps, TVector>(c20, c21, ref Unsafe.Add(ref c, 2 * (nint)ldc), beta, cols);
-        StoreRow<TOps, TVector>(c30, c31, ref Unsafe.Add(ref c, 3 * (nint)ldc), beta, cols);
-        StoreRow<TOps, TVector>(c40, c41, ref Unsafe.Add(ref c, 4 * (nint)ldc), beta, cols);
-        StoreRow<TOps, TVector>(c50, c51, ref Unsafe.Add(ref c, 5 * (nint)ldc), beta, cols);
-        StoreRow<TOps, TVector>(c60, c61, ref Unsafe.Add(ref c, 6 * (nint)ldc), beta, cols);
-        StoreRow<TOps, TVector>(c70, c71, ref Unsafe.Add(ref c, 7 * (nint)ldc), beta, cols);
+        if (rows > 1)
+        {
+            StoreRow<TOps, TVector>(c10, c11, ref Unsafe.Add(ref c, ldc), beta, cols);
+        }
+
+        if (rows > 2)
+        {
+            StoreRow<TOps, TVector>(c20, c21, ref Unsafe.Add(ref c, 2 * (nint)ldc), beta, cols);
+        }
+
+        if (rows > 3)
+        {
+            StoreRow<TOps, TVector>(c30, c31, ref Unsafe.Add(ref c, 3 * (nint)ldc), beta, cols);
+        }
+
+        if (rows > 4)
+        {
+            StoreRow<TOps, TVector>(c40, c41, ref Unsafe.Add(ref c, 4 * (nint)ldc), beta, cols);
+        }
+
+        if (rows > 5)
+        {
+            StoreRow<TOps, TVector>(c50, c51, ref Unsafe.Add(ref c, 5 * (nint)ldc), beta, cols);
+        }
+
+        if (rows > 6)
+        {
+            StoreRow<TOps, TVector>(c60, c61, ref Unsafe.Add(ref c, 6 * (nint)ldc), beta, cols);
+        }
+
+        if (rows > 7)
+        {
+            StoreRow<TOps, TVector>(c70, c71, ref Unsafe.Add(ref c, 7 * (nint)ldc), beta, cols);
+        }
     }
 
-    // C[1, cols] (+)= A[1, kc] * up to four consecutive panels (cols <= 4 * 32), as ceil(cols / w) vectors.
+    // C[1, cols] (+)= A[1, kc] * up to four consecutive panels (cols <= 4 * NR), as ceil(cols / w) vectors.
     private static void Kernel1x8<TOps, TVector>(int kc, ref float a, nint aCol, ref float panels, nint panelStride, ref float c, float beta, int cols)
         where TOps : struct, IVectorOps<TVector>
         where TVector : struct
@@ -941,28 +1027,28 @@ public static class Gemm
         switch ((cols + TOps.Count - 1) / TOps.Count)
         {
             case 1:
-                KernelRow<TOps, TVector, Vectors1>(kc, ref a, aCol, ref panels, panelStride, ref c, beta, cols);
+                KernelRow<TOps, TVector, Count1>(kc, ref a, aCol, ref panels, panelStride, ref c, beta, cols);
                 break;
             case 2:
-                KernelRow<TOps, TVector, Vectors2>(kc, ref a, aCol, ref panels, panelStride, ref c, beta, cols);
+                KernelRow<TOps, TVector, Count2>(kc, ref a, aCol, ref panels, panelStride, ref c, beta, cols);
                 break;
             case 3:
-                KernelRow<TOps, TVector, Vectors3>(kc, ref a, aCol, ref panels, panelStride, ref c, beta, cols);
+                KernelRow<TOps, TVector, Count3>(kc, ref a, aCol, ref panels, panelStride, ref c, beta, cols);
                 break;
             case 4:
-                KernelRow<TOps, TVector, Vectors4>(kc, ref a, aCol, ref panels, panelStride, ref c, beta, cols);
+                KernelRow<TOps, TVector, Count4>(kc, ref a, aCol, ref panels, panelStride, ref c, beta, cols);
                 break;
             case 5:
-                KernelRow<TOps, TVector, Vectors5>(kc, ref a, aCol, ref panels, panelStride, ref c, beta, cols);
+                KernelRow<TOps, TVector, Count5>(kc, ref a, aCol, ref panels, panelStride, ref c, beta, cols);
                 break;
             case 6:
-                KernelRow<TOps, TVector, Vectors6>(kc, ref a, aCol, ref panels, panelStride, ref c, beta, cols);
+                KernelRow<TOps, TVector, Count6>(kc, ref a, aCol, ref panels, panelStride, ref c, beta, cols);
                 break;
             case 7:
-                KernelRow<TOps, TVector, Vectors7>(kc, ref a, aCol, ref panels, panelStride, ref c, beta, cols);
+                KernelRow<TOps, TVector, Count7>(kc, ref a, aCol, ref panels, panelStride, ref c, beta, cols);
                 break;
             default:
-                KernelRow<TOps, TVector, Vectors8>(kc, ref a, aCol, ref panels, panelStride, ref c, beta, cols);
+                KernelRow<TOps, TVector, Count8>(kc, ref a, aCol, ref panels, panelStride, ref c, beta, cols);
                 break;
         }
     }
@@ -970,12 +1056,13 @@ public static class Gemm
     // Each output element keeps its own k-ascending chain, as in the other kernels. Vectors past cols are not
     // computed (their panels may not exist); the count is a type, so the JIT drops the branches on it.
     [MethodImpl(MethodImplOptions.NoInlining)]
+    [SkipLocalsInit]
     private static void KernelRow<TOps, TVector, TCount>(int kc, ref float a, nint aCol, ref float panels, nint panelStride, ref float c, float beta, int cols)
         where TOps : struct, IVectorOps<TVector>
         where TVector : struct
-        where TCount : struct, IVectorCount
+        where TCount : struct, ICount
     {
-        nint w = TOps.Count;
+        nint w = TOps.Count, pw = 2 * w;
         int vectors = TCount.Value;
         TVector c0 = TOps.Zero, c1 = TOps.Zero, c2 = TOps.Zero, c3 = TOps.Zero, c4 = TOps.Zero, c5 = TOps.Zero, c6 = TOps.Zero, c7 = TOps.Zero;
 
@@ -985,7 +1072,7 @@ public static class Gemm
         ref float p3 = ref vectors > 6 ? ref Unsafe.Add(ref panels, 3 * panelStride) : ref panels;
         for (nint p = 0; p < kc; p++)
         {
-            nint bOffset = p * PanelWidth;
+            nint bOffset = p * pw;
             TVector x = TOps.Broadcast(Unsafe.Add(ref a, p * aCol));
             c0 = TOps.MultiplyAdd(x, TOps.Load(ref panels, bOffset), c0);
             if (vectors > 1)
@@ -1024,43 +1111,22 @@ public static class Gemm
             }
         }
 
-        StoreRow<TOps, TVector>(c0, c1, ref c, beta, Math.Min(cols, PanelWidth));
-        if (cols > PanelWidth)
+        int panelWidth = (int)pw;
+        StoreRow<TOps, TVector>(c0, c1, ref c, beta, Math.Min(cols, panelWidth));
+        if (cols > panelWidth)
         {
-            StoreRow<TOps, TVector>(c2, c3, ref Unsafe.Add(ref c, PanelWidth), beta, Math.Min(cols - PanelWidth, PanelWidth));
+            StoreRow<TOps, TVector>(c2, c3, ref Unsafe.Add(ref c, pw), beta, Math.Min(cols - panelWidth, panelWidth));
         }
 
-        if (cols > 2 * PanelWidth)
+        if (cols > 2 * panelWidth)
         {
-            StoreRow<TOps, TVector>(c4, c5, ref Unsafe.Add(ref c, 2 * PanelWidth), beta, Math.Min(cols - (2 * PanelWidth), PanelWidth));
+            StoreRow<TOps, TVector>(c4, c5, ref Unsafe.Add(ref c, 2 * pw), beta, Math.Min(cols - (2 * panelWidth), panelWidth));
         }
 
-        if (cols > 3 * PanelWidth)
+        if (cols > 3 * panelWidth)
         {
-            StoreRow<TOps, TVector>(c6, c7, ref Unsafe.Add(ref c, 3 * PanelWidth), beta, cols - (3 * PanelWidth));
+            StoreRow<TOps, TVector>(c6, c7, ref Unsafe.Add(ref c, 3 * pw), beta, cols - (3 * panelWidth));
         }
-    }
-
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private static void Kernel1x2<TOps, TVector, THalves>(int kc, ref float a, nint aCol, ref float panel, ref float c, float beta, int cols)
-        where TOps : struct, IVectorOps<TVector>
-        where TVector : struct
-        where THalves : struct, IPanelHalves
-    {
-        nint w = TOps.Count;
-        TVector c00 = TOps.Zero, c01 = TOps.Zero;
-        for (nint p = 0; p < kc; p++)
-        {
-            nint bOffset = p * PanelWidth;
-            TVector x = TOps.Broadcast(Unsafe.Add(ref a, p * aCol));
-            c00 = TOps.MultiplyAdd(x, TOps.Load(ref panel, bOffset), c00);
-            if (THalves.Both)
-            {
-                c01 = TOps.MultiplyAdd(x, TOps.Load(ref panel, bOffset + w), c01);
-            }
-        }
-
-        StoreRow<TOps, TVector>(c00, c01, ref c, beta, cols);
     }
 
     // C[0, 0..cols) = acc + beta * C; beta == 0 never reads C.
@@ -1105,7 +1171,7 @@ public static class Gemm
         where TOps : struct, IVectorOps<TVector>
         where TVector : struct
     {
-        PanelRow tmp = default;
+        Unsafe.SkipInit(out PanelRow tmp);
         ref float t = ref tmp[0];
         TOps.Store(acc0, ref t, 0);
         TOps.Store(acc1, ref t, TOps.Count);
@@ -1119,15 +1185,16 @@ public static class Gemm
     // The specification: plain loops over the packed block, one k-ascending sum per element.
     private static void RunPanelsScalar(int m, int n, int kc, ref float a, nint aRow, nint aCol, ref float packed, float beta, ref float c, int ldc)
     {
+        int pw = PanelWidthOf(VectorWidth.Scalar);
         for (int i = 0; i < m; i++)
         {
             for (int j = 0; j < n; j++)
             {
-                ref float bColumn = ref Unsafe.Add(ref packed, ((nint)(j / PanelWidth) * kc * PanelWidth) + (j % PanelWidth));
+                ref float bColumn = ref Unsafe.Add(ref packed, ((nint)(j / pw) * kc * pw) + (j % pw));
                 float sum = 0f;
                 for (nint p = 0; p < kc; p++)
                 {
-                    sum += Unsafe.Add(ref a, (i * aRow) + (p * aCol)) * Unsafe.Add(ref bColumn, p * PanelWidth);
+                    sum += Unsafe.Add(ref a, (i * aRow) + (p * aCol)) * Unsafe.Add(ref bColumn, p * pw);
                 }
 
                 ref float cij = ref Unsafe.Add(ref c, ((nint)i * ldc) + j);
@@ -1175,48 +1242,48 @@ public static class Gemm
         }
     }
 
-    /// <summary>How many vectors of columns a single-row kernel computes (1 to 8), as a type the JIT specializes on.</summary>
-    private interface IVectorCount
+    /// <summary>A count from 1 to 8 (a register block's rows, a single-row kernel's vectors), as a type the JIT specializes on.</summary>
+    private interface ICount
     {
         static abstract int Value { get; }
     }
 
-    private readonly struct Vectors1 : IVectorCount
+    private readonly struct Count1 : ICount
     {
         public static int Value => 1;
     }
 
-    private readonly struct Vectors2 : IVectorCount
+    private readonly struct Count2 : ICount
     {
         public static int Value => 2;
     }
 
-    private readonly struct Vectors3 : IVectorCount
+    private readonly struct Count3 : ICount
     {
         public static int Value => 3;
     }
 
-    private readonly struct Vectors4 : IVectorCount
+    private readonly struct Count4 : ICount
     {
         public static int Value => 4;
     }
 
-    private readonly struct Vectors5 : IVectorCount
+    private readonly struct Count5 : ICount
     {
         public static int Value => 5;
     }
 
-    private readonly struct Vectors6 : IVectorCount
+    private readonly struct Count6 : ICount
     {
         public static int Value => 6;
     }
 
-    private readonly struct Vectors7 : IVectorCount
+    private readonly struct Count7 : ICount
     {
         public static int Value => 7;
     }
 
-    private readonly struct Vectors8 : IVectorCount
+    private readonly struct Count8 : ICount
     {
         public static int Value => 8;
     }
@@ -1239,7 +1306,7 @@ public static class Gemm
     }
 
     /// <summary>One row of a 32-wide panel, on the stack.</summary>
-    [InlineArray(PanelWidth)]
+    [InlineArray(MaxPanelWidth)]
     private struct PanelRow
     {
         private float _element;

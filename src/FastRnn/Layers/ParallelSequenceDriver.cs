@@ -383,7 +383,7 @@ internal static unsafe class ParallelSequenceDriver
             // With dX step by step (SequenceDriver.ProjectsInputsPerStep), its columns [i0, i1) of W_ih [G*H, I] too, in K
             // blocks: dx_t[B_s, i0..i1) = dGates_s[B_s, G*H] * W_ih[:, i0..i1), after the step's barrier.
             bool dxPerStep = !dX.IsEmpty && SequenceDriver.ProjectsInputsPerStep(B);
-            (int i0, int i1) = dxPerStep ? Partition.Blocks(worker, Workers, I, Gemm.PanelWidth) : (0, 0);
+            (int i0, int i1) = dxPerStep ? Partition.Blocks(worker, Workers, I, Gemm.MaxPanelWidth) : (0, 0);
             int inputColumns = i1 - i0, sliceLength = PackedSliceLength(GH, units);
             Span<float> packedAll = WorkerBuffers.PackedWeights(sliceLength + (inputColumns > 0 ? Gemm.PackedLength(GH, inputColumns) : 0));
             Span<float> packed = packedAll[..sliceLength], packedIh = packedAll[sliceLength..];
