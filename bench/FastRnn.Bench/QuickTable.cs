@@ -16,7 +16,7 @@ internal static class QuickTable
     public static void Run(ReadOnlySpan<string> args)
     {
         const int B = 16, H = 128, I = 128;
-        double seconds = args.IndexOf("--seconds") is int at and >= 0 && at + 1 < args.Length ? double.Parse(args[at + 1], CultureInfo.InvariantCulture) : Timing.DefaultSeconds;
+        double seconds = SecondsOption(args, Timing.DefaultSeconds);
         using WorkerPool? pool = CreatePool(args, out int threads);
         Console.WriteLine($"Training step = forward + BPTT (incl. dX); B={B}, I={I}, H={H}; {Threads(threads)}; medians");
         Console.WriteLine($"{"cell",-6} {"T",5} {"fwd ms",9} {"step ms",9} {"tokens/s",11} {"fwd GF/s",9} {"step GF/s",10} {"bytes/step",11}");
@@ -37,11 +37,16 @@ internal static class QuickTable
     /// <summary>
     /// The performance issue's shapes for every cell: forward and training-step GFLOP/s. Options: <c>--tsv</c> prints
     /// tab-separated lines (T, B, I, H, cell, fwd_ms, step_ms) for bench/compare; <c>--shape N</c> runs only shape N;
-    /// <c>--threads N</c> runs the layers on a worker pool of N threads (default 1: no pool).
+    /// <c>--threads N</c> runs the layers on a worker pool of N threads (default 1: no pool); <c>--best</c> reports the
+    /// best of 5 repetitions' mean call times instead of the median call (oneDNN's benchmark statistic; with
+    /// <c>--seconds X</c> per measurement, default 1.5, as oneDNN's).
     /// </summary>
     public static void RunTargets(ReadOnlySpan<string> args)
     {
         bool tsv = args.Contains("--tsv");
+        bool best = args.Contains("--best");
+        double seconds = SecondsOption(args, best ? 1.5 : Timing.DefaultSeconds);
+        Func<Action, double> time = best ? action => Timing.BestOfRepetitions(action, seconds) : action => Timing.Median(action, seconds);
         int only = Option(args, "--shape", -1);
         using WorkerPool? pool = CreatePool(args, out int threads);
         if (tsv)
@@ -50,7 +55,7 @@ internal static class QuickTable
         }
         else
         {
-            Console.WriteLine($"Training step = forward + BPTT (incl. dX); {Threads(threads)}; GFLOP/s from medians (forward 2*T*B*G*H*(I+H), step 3x)");
+            Console.WriteLine($"Training step = forward + BPTT (incl. dX); {Threads(threads)}; GFLOP/s from {(best ? "the best of 5 repetitions" : "medians")} (forward 2*T*B*G*H*(I+H), step 3x)");
             Console.WriteLine($"{"shape (T, B, I, H)",-22} {"cell",-6} {"fwd ms",9} {"step ms",9} {"fwd GF/s",9} {"step GF/s",10}");
         }
 
@@ -67,8 +72,8 @@ internal static class QuickTable
             foreach (CellKind cell in CellNames.All)
             {
                 var layer = new BenchLayer(cell, t, b, i, h, pool: pool);
-                double forward = Timing.Median(layer.Forward);
-                double step = Timing.Median(layer.TrainingStep);
+                double forward = time(layer.Forward);
+                double step = time(layer.TrainingStep);
                 double flops = Flops.Forward(t, b, i, h, layer.GateCount);
                 Console.WriteLine(tsv
                     ? string.Create(CultureInfo.InvariantCulture, $"{t}\t{b}\t{i}\t{h}\t{cell}\t{forward * 1e3:F4}\t{step * 1e3:F4}")
@@ -85,6 +90,10 @@ internal static class QuickTable
     }
 
     private static string Threads(int threads) => threads == 1 ? "1 thread" : $"{threads} threads (worker pool; fewer where the shape is too small)";
+
+    /// <summary>The number after <c>--seconds</c> in <paramref name="args"/>, or <paramref name="fallback"/>.</summary>
+    private static double SecondsOption(ReadOnlySpan<string> args, double fallback)
+        => args.IndexOf("--seconds") is int at and >= 0 && at + 1 < args.Length ? double.Parse(args[at + 1], CultureInfo.InvariantCulture) : fallback;
 
     /// <summary>The integer after <paramref name="name"/> in <paramref name="args"/>, or <paramref name="fallback"/>.</summary>
     internal static int Option(ReadOnlySpan<string> args, string name, int fallback)

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """FastRnn against oneDNN, alternating rounds, the same statistic on both sides.
 
-Usage: onednn_rounds.py ONEDNN_BENCH [--threads N] [--rounds R] [--seconds S]
+Usage: onednn_rounds.py ONEDNN_BENCH [--threads N] [--rounds R] [--seconds S] [--statistic median|best]
 
 ONEDNN_BENCH is the binary that ../shared/anchors/onednn/run.sh builds (a measuring tool, not part of FastRnn). Each
 round runs it (OMP_NUM_THREADS=N) and then FastRnn's `targets --tsv --threads N`, back to back. Both report a median
@@ -22,7 +22,7 @@ ONEDNN_CELLS = {"rnn": "Elman", "lstm": "Lstm", "lbr_gru": "Gru"}
 HEADER = ["T", "B", "I", "H", "cell", "fwd_ms", "step_ms"]
 
 
-def onednn_round(binary, threads, seconds):
+def onednn_round(binary, threads, seconds, statistic):
     env = dict(os.environ, OMP_NUM_THREADS=str(threads))
     out = subprocess.run([binary, str(seconds)], env=env, check=True, capture_output=True, text=True).stdout
     rows = {}
@@ -33,14 +33,17 @@ def onednn_round(binary, threads, seconds):
         if f[1] not in ONEDNN_CELLS:
             continue
         t, b, i, h = (int(v) for v in f[0].strip("()").split(","))
-        # Columns: shape cell fwd_ms fwd_GF/s fwdbwd_ms fb_GF/s fwd_med fb_med ...: the medians, as FastRnn reports.
-        rows[(t, b, i, h, ONEDNN_CELLS[f[1]])] = (float(f[6]), float(f[7]))
+        # Columns: shape cell fwd_ms fwd_GF/s fwdbwd_ms fb_GF/s fwd_med fb_med ...: fwd_ms and fwdbwd_ms are the best of
+        # 5 repetitions' mean call times, *_med the median repetition.
+        rows[(t, b, i, h, ONEDNN_CELLS[f[1]])] = (float(f[2]), float(f[4])) if statistic == "best" else (float(f[6]), float(f[7]))
     return rows
 
 
-def fastrnn_round(repo, threads):
+def fastrnn_round(repo, threads, seconds, statistic):
     cmd = ["dotnet", "run", "-c", "Release", "--no-build", "--project", os.path.join(repo, "bench", "FastRnn.Bench"), "--",
            "targets", "--tsv", "--threads", str(threads)]
+    if statistic == "best":
+        cmd += ["--best", "--seconds", str(seconds)]
     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
     rows, started = {}, False
     for line in out.splitlines():
@@ -66,6 +69,9 @@ def main():
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--seconds", type=float, default=1.5)
+    parser.add_argument("--statistic", choices=["median", "best"], default="median",
+                        help="median: both sides' median (FastRnn: median call; oneDNN: median of 5 repetitions); "
+                             "best: both sides' best of 5 repetitions of --seconds / 5 each (oneDNN's own statistic)")
     args = parser.parse_args()
     repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     subprocess.run(["dotnet", "build", "-c", "Release", os.path.join(repo, "bench", "FastRnn.Bench"), "-nologo", "-v", "q"],
@@ -75,11 +81,12 @@ def main():
     ours, theirs = {}, {}
     for r in range(args.rounds):
         print(f"round {r + 1}/{args.rounds}: oneDNN...", file=sys.stderr)
-        keep_best(theirs, onednn_round(args.onednn_bench, args.threads, args.seconds))
+        keep_best(theirs, onednn_round(args.onednn_bench, args.threads, args.seconds, args.statistic))
         print(f"round {r + 1}/{args.rounds}: FastRnn...", file=sys.stderr)
-        keep_best(ours, fastrnn_round(repo, args.threads))
+        keep_best(ours, fastrnn_round(repo, args.threads, args.seconds, args.statistic))
 
-    print(f"FastRnn vs oneDNN, {args.threads} thread(s), best of {args.rounds} alternating rounds of medians; "
+    what = "medians" if args.statistic == "median" else "best-of-5-repetitions"
+    print(f"FastRnn vs oneDNN, {args.threads} thread(s), best of {args.rounds} alternating rounds of {what}; "
           "GFLOP/s: forward 2*T*B*G*H*(I+H), step (forward + BPTT incl. dX) 3x; ratio = FastRnn / oneDNN throughput")
     print("\t".join(["T", "B", "I", "H", "cell", "fwd_GF/s", "onednn_fwd_GF/s", "fwd_ratio", "step_GF/s", "onednn_step_GF/s", "step_ratio"]))
     for key in ours:
