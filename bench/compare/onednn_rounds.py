@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """FastRnn against oneDNN, alternating rounds, the same statistic on both sides.
 
-Usage: onednn_rounds.py ONEDNN_BENCH [--threads N] [--rounds R] [--seconds S] [--statistic median|best]
+Usage: onednn_rounds.py ONEDNN_BENCH [--threads N] [--rounds R] [--seconds S] [--statistic median|best] [--per-shape]
 
 ONEDNN_BENCH is the binary that ../shared/anchors/onednn/run.sh builds (a measuring tool, not part of FastRnn). Each
 round runs it (OMP_NUM_THREADS=N) and then FastRnn's `targets --tsv --threads N`, back to back. Both report a median
@@ -20,11 +20,13 @@ import sys
 GATES = {"Elman": 1, "Lstm": 4, "Gru": 3}
 ONEDNN_CELLS = {"rnn": "Elman", "lstm": "Lstm", "lbr_gru": "Gru"}
 HEADER = ["T", "B", "I", "H", "cell", "fwd_ms", "step_ms"]
+SHAPES = 6  # the performance issue's shapes, in the same order on both sides (rnn_bench.cpp, QuickTable.TargetShapes)
 
 
-def onednn_round(binary, threads, seconds, statistic):
+def onednn_round(binary, threads, seconds, statistic, shape=None):
     env = dict(os.environ, OMP_NUM_THREADS=str(threads))
-    out = subprocess.run([binary, str(seconds)], env=env, check=True, capture_output=True, text=True).stdout
+    cmd = [binary, str(seconds)] + ([] if shape is None else [str(shape)])
+    out = subprocess.run(cmd, env=env, check=True, capture_output=True, text=True).stdout
     rows = {}
     for line in out.splitlines():
         if not line.startswith("("):
@@ -39,9 +41,11 @@ def onednn_round(binary, threads, seconds, statistic):
     return rows
 
 
-def fastrnn_round(repo, threads, seconds, statistic):
+def fastrnn_round(repo, threads, seconds, statistic, shape=None):
     cmd = ["dotnet", "run", "-c", "Release", "--no-build", "--project", os.path.join(repo, "bench", "FastRnn.Bench"), "--",
            "targets", "--tsv", "--threads", str(threads)]
+    if shape is not None:
+        cmd += ["--shape", str(shape)]
     if statistic == "best":
         cmd += ["--best", "--seconds", str(seconds)]
     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
@@ -72,6 +76,9 @@ def main():
     parser.add_argument("--statistic", choices=["median", "best"], default="median",
                         help="median: both sides' median (FastRnn: median call; oneDNN: median of 5 repetitions); "
                              "best: both sides' best of 5 repetitions of --seconds / 5 each (oneDNN's own statistic)")
+    parser.add_argument("--per-shape", action="store_true",
+                        help="alternate the two sides shape by shape (R rounds of one shape, then the next) instead of "
+                             "whole runs: the two sides of a row are then measured minutes apart at most, not tens of minutes")
     args = parser.parse_args()
     repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     subprocess.run(["dotnet", "build", "-c", "Release", os.path.join(repo, "bench", "FastRnn.Bench"), "-nologo", "-v", "q"],
@@ -79,14 +86,17 @@ def main():
     # Build servers left running would share the cores with the measurement.
     subprocess.run(["dotnet", "build-server", "shutdown"], check=False, capture_output=True)
     ours, theirs = {}, {}
-    for r in range(args.rounds):
-        print(f"round {r + 1}/{args.rounds}: oneDNN...", file=sys.stderr)
-        keep_best(theirs, onednn_round(args.onednn_bench, args.threads, args.seconds, args.statistic))
-        print(f"round {r + 1}/{args.rounds}: FastRnn...", file=sys.stderr)
-        keep_best(ours, fastrnn_round(repo, args.threads, args.seconds, args.statistic))
+    for shape in (range(SHAPES) if args.per_shape else [None]):
+        for r in range(args.rounds):
+            where = "" if shape is None else f" shape {shape}"
+            print(f"round {r + 1}/{args.rounds}{where}: oneDNN...", file=sys.stderr)
+            keep_best(theirs, onednn_round(args.onednn_bench, args.threads, args.seconds, args.statistic, shape))
+            print(f"round {r + 1}/{args.rounds}{where}: FastRnn...", file=sys.stderr)
+            keep_best(ours, fastrnn_round(repo, args.threads, args.seconds, args.statistic, shape))
 
     what = "medians" if args.statistic == "median" else "best-of-5-repetitions"
-    print(f"FastRnn vs oneDNN, {args.threads} thread(s), best of {args.rounds} alternating rounds of {what}; "
+    order = "shape by shape" if args.per_shape else "whole runs"
+    print(f"FastRnn vs oneDNN, {args.threads} thread(s), best of {args.rounds} alternating rounds ({order}) of {what}; "
           "GFLOP/s: forward 2*T*B*G*H*(I+H), step (forward + BPTT incl. dX) 3x; ratio = FastRnn / oneDNN throughput")
     print("\t".join(["T", "B", "I", "H", "cell", "fwd_GF/s", "onednn_fwd_GF/s", "fwd_ratio", "step_GF/s", "onednn_step_GF/s", "step_ratio"]))
     for key in ours:

@@ -252,6 +252,52 @@ public class GemmTests
         }
     }
 
+    [Theory]
+    [InlineData(6)]
+    [InlineData(8)]
+    public void Register_blocks_cover_the_rows_with_at_most_mr_and_at_least_4_rows_each(int mr)
+    {
+        // The split decides how many FMA chains each kernel call has: it must tile every row once, never exceed the
+        // registers (mr), and leave a block of fewer than 4 rows (under 8 accumulators) only where it cannot be
+        // helped: fewer than 4 rows in all, or (mr = 6) a rest of 7, split 4 + 3.
+        for (int m = 1; m <= 300; m++)
+        {
+            var blocks = new List<int>();
+            for (int r = 0; r < m;)
+            {
+                int rows = Gemm.RegisterBlockRows(m - r, mr);
+                Assert.InRange(rows, 1, mr);
+                blocks.Add(rows);
+                r += rows;
+            }
+
+            Assert.Equal(m, blocks.Sum());
+            int small = blocks.Count(rows => rows < 4);
+            Assert.True(m < 4 ? small == 1 : small <= 1 && (small == 0 || blocks[^1] == 3), $"m = {m}, mr = {mr}: blocks {string.Join(" + ", blocks)}");
+            Assert.True(blocks.Count(rows => rows < mr) <= 2, $"m = {m}, mr = {mr}: blocks {string.Join(" + ", blocks)}");
+        }
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(4)]
+    [InlineData(8)]
+    [InlineData(16)]
+    public void MultiplyPacked_matches_reference_for_every_batch_up_to_70_rows(int floatsPerVector)
+    {
+        // The recurrent step's M is the batch: every split into register blocks (6 + 6 + 4 for 16 rows, 6 * 10 + 4 for
+        // 64, 4 + 3 for 7) and a column tail of one vector and of more.
+        using var _ = new WidthLimit((VectorWidth)floatsPerVector);
+        var random = new Random(4);
+        for (int m = 1; m <= 70; m++)
+        {
+            foreach (int n in (int[])[12, 40])
+            {
+                CheckMultiply(random, MatrixOp.None, MatrixOp.Transpose, m, n, 9, beta: 1f, packed: true);
+            }
+        }
+    }
+
     [Fact]
     public void Strided_operands_leave_the_gaps_untouched()
     {

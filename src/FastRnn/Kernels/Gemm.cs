@@ -42,7 +42,7 @@ public static class Gemm
     /// <summary>Columns of the widest packed panel (AVX-512's): sizes and column splits that must suit every width use it.</summary>
     internal const int MaxPanelWidth = 32;
 
-    /// <summary>Reduction block: a KC x 32 panel of B (32 KiB) stays in L1/L2 while the rows of A stream past it.</summary>
+    /// <summary>Reduction block: a KC x NR panel of B (16 KiB with AVX2, 32 KiB with AVX-512) stays in L1/L2 while the rows of A stream past it.</summary>
     internal const int KC = 256;
 
     /// <summary>Column block of B packed at a time.</summary>
@@ -815,9 +815,10 @@ public static class Gemm
 
     /// <summary>
     /// Rows of the register block that starts with <paramref name="left"/> rows to go: <paramref name="mr"/> while at
-    /// least <paramref name="mr"/> + 4 are left, then the rest in one block or two near-equal ones, so no block but
-    /// those of a matrix of fewer than four rows has fewer than four rows (eight accumulators: enough independent FMA
-    /// chains to cover the FMA latency on two pipes). With mr = 6: 16 rows go 6 + 6 + 4, 32 go 6 * 4 + 4 + 4.
+    /// least <paramref name="mr"/> + 4 are left, then the rest in one block (at most <paramref name="mr"/>) or two
+    /// near-equal ones. Blocks of 4 rows or more have at least eight accumulators, enough independent FMA chains to
+    /// cover the FMA latency on two pipes; only a matrix of fewer than 4 rows, or a rest of 7 with mr = 6 (4 + 3), gets
+    /// a smaller one. With mr = 6: 16 rows go 6 + 6 + 4, 32 go 6 * 4 + 4 + 4, 64 go 6 * 10 + 4.
     /// </summary>
     internal static int RegisterBlockRows(int left, int mr) => left <= mr ? left : left >= mr + 4 ? mr : (left + 1) / 2;
 
