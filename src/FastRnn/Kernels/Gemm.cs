@@ -831,63 +831,60 @@ public static class Gemm
         where TVector : struct
         => TOps.Count == 16 ? 8 : 6;
 
-    // Loops 2..1 for one NR-wide panel: all m rows in register blocks of RegisterBlockRows. A packed A (blockStride !=
-    // 8 * aRow) lies in micro-panels of 8 rows that no block may straddle; each micro-panel is then one block of 8
-    // (AVX-512) or two of 4.
+    // Loops 2..1 for one NR-wide panel: all m rows in register blocks of RegisterBlockRows. Row i of A lies in
+    // micro-panel i / 8 (blockStride apart) at (i % 8) * aRow: a packed A's 8-row micro-panels, or A in place with
+    // blockStride = 8 * aRow. A block may straddle two micro-panels (the kernel locates each of its rows once).
     private static void RunColumnBlock<TOps, TVector, THalves>(int m, int kc, ref float a, nint aRow, nint aCol, nint blockStride, ref float panel, float beta, ref float cBlock, int ldc, int cols)
         where TOps : struct, IVectorOps<TVector>
         where TVector : struct
         where THalves : struct, IPanelHalves
     {
         int mr = MaxRegisterRows<TOps, TVector>();
-        int group = blockStride == PackedRows * aRow ? m : PackedRows;
-        for (int g0 = 0; g0 < m; g0 += group)
+        for (int r = 0; r < m;)
         {
-            int end = Math.Min(m, g0 + group);
-            for (int r = g0; r < end;)
+            int rows = RegisterBlockRows(m - r, mr);
+            ref float aPanel = ref Unsafe.Add(ref a, (r / PackedRows) * blockStride);
+            int rowInPanel = r % PackedRows;
+            ref float cRows = ref Unsafe.Add(ref cBlock, (nint)r * ldc);
+            switch (rows)
             {
-                int rows = RegisterBlockRows(end - r, mr);
-                ref float aRows = ref Unsafe.Add(ref a, ((r / PackedRows) * blockStride) + ((r % PackedRows) * aRow));
-                ref float cRows = ref Unsafe.Add(ref cBlock, (nint)r * ldc);
-                switch (rows)
-                {
-                    case 1:
-                        Kernel<TOps, TVector, THalves, Count1>(kc, ref aRows, aRow, aCol, ref panel, ref cRows, ldc, beta, cols);
-                        break;
-                    case 2:
-                        Kernel<TOps, TVector, THalves, Count2>(kc, ref aRows, aRow, aCol, ref panel, ref cRows, ldc, beta, cols);
-                        break;
-                    case 3:
-                        Kernel<TOps, TVector, THalves, Count3>(kc, ref aRows, aRow, aCol, ref panel, ref cRows, ldc, beta, cols);
-                        break;
-                    case 4:
-                        Kernel<TOps, TVector, THalves, Count4>(kc, ref aRows, aRow, aCol, ref panel, ref cRows, ldc, beta, cols);
-                        break;
-                    case 5:
-                        Kernel<TOps, TVector, THalves, Count5>(kc, ref aRows, aRow, aCol, ref panel, ref cRows, ldc, beta, cols);
-                        break;
-                    case 6:
-                        Kernel<TOps, TVector, THalves, Count6>(kc, ref aRows, aRow, aCol, ref panel, ref cRows, ldc, beta, cols);
-                        break;
-                    case 7:
-                        Kernel<TOps, TVector, THalves, Count7>(kc, ref aRows, aRow, aCol, ref panel, ref cRows, ldc, beta, cols);
-                        break;
-                    default:
-                        Kernel<TOps, TVector, THalves, Count8>(kc, ref aRows, aRow, aCol, ref panel, ref cRows, ldc, beta, cols);
-                        break;
-                }
-
-                r += rows;
+                case 1:
+                    Kernel<TOps, TVector, THalves, Count1>(kc, ref aPanel, rowInPanel, aRow, aCol, blockStride, ref panel, ref cRows, ldc, beta, cols);
+                    break;
+                case 2:
+                    Kernel<TOps, TVector, THalves, Count2>(kc, ref aPanel, rowInPanel, aRow, aCol, blockStride, ref panel, ref cRows, ldc, beta, cols);
+                    break;
+                case 3:
+                    Kernel<TOps, TVector, THalves, Count3>(kc, ref aPanel, rowInPanel, aRow, aCol, blockStride, ref panel, ref cRows, ldc, beta, cols);
+                    break;
+                case 4:
+                    Kernel<TOps, TVector, THalves, Count4>(kc, ref aPanel, rowInPanel, aRow, aCol, blockStride, ref panel, ref cRows, ldc, beta, cols);
+                    break;
+                case 5:
+                    Kernel<TOps, TVector, THalves, Count5>(kc, ref aPanel, rowInPanel, aRow, aCol, blockStride, ref panel, ref cRows, ldc, beta, cols);
+                    break;
+                case 6:
+                    Kernel<TOps, TVector, THalves, Count6>(kc, ref aPanel, rowInPanel, aRow, aCol, blockStride, ref panel, ref cRows, ldc, beta, cols);
+                    break;
+                case 7:
+                    Kernel<TOps, TVector, THalves, Count7>(kc, ref aPanel, rowInPanel, aRow, aCol, blockStride, ref panel, ref cRows, ldc, beta, cols);
+                    break;
+                default:
+                    Kernel<TOps, TVector, THalves, Count8>(kc, ref aPanel, rowInPanel, aRow, aCol, blockStride, ref panel, ref cRows, ldc, beta, cols);
+                    break;
             }
+
+            r += rows;
         }
     }
 
     // C[R, NR] (+)= A[R, kc] * panel[kc, NR], R = TRows.Value (1 to 8; at most 6 below AVX-512); panel rows are NR
-    // floats apart, so each k reads one or two whole cache lines. Row r of A starts r * aRow from a, k steps aCol. The
-    // row count is a type, so the JIT keeps only the accumulators and loads of R rows.
+    // floats apart, so each k reads one or two whole cache lines. Row r of the block is row firstRow + r of the 8-row
+    // micro-panels that start at a, blockStride apart (see RowOf); k steps aCol. The row count is a type, so the JIT
+    // keeps only the accumulators and loads of R rows.
     [MethodImpl(MethodImplOptions.NoInlining)]
     [SkipLocalsInit]
-    private static void Kernel<TOps, TVector, THalves, TRows>(int kc, ref float a, nint aRow, nint aCol, ref float panel, ref float c, int ldc, float beta, int cols)
+    private static void Kernel<TOps, TVector, THalves, TRows>(int kc, ref float a, int firstRow, nint aRow, nint aCol, nint blockStride, ref float panel, ref float c, int ldc, float beta, int cols)
         where TOps : struct, IVectorOps<TVector>
         where TVector : struct
         where THalves : struct, IPanelHalves
@@ -899,13 +896,14 @@ public static class Gemm
         TVector c40 = TOps.Zero, c41 = TOps.Zero, c50 = TOps.Zero, c51 = TOps.Zero, c60 = TOps.Zero, c61 = TOps.Zero, c70 = TOps.Zero, c71 = TOps.Zero;
 
         // Absent rows alias row 0, so no reference points past A; they are never read.
-        ref float a1 = ref Unsafe.Add(ref a, rows > 1 ? aRow : 0);
-        ref float a2 = ref Unsafe.Add(ref a, rows > 2 ? 2 * aRow : 0);
-        ref float a3 = ref Unsafe.Add(ref a, rows > 3 ? 3 * aRow : 0);
-        ref float a4 = ref Unsafe.Add(ref a, rows > 4 ? 4 * aRow : 0);
-        ref float a5 = ref Unsafe.Add(ref a, rows > 5 ? 5 * aRow : 0);
-        ref float a6 = ref Unsafe.Add(ref a, rows > 6 ? 6 * aRow : 0);
-        ref float a7 = ref Unsafe.Add(ref a, rows > 7 ? 7 * aRow : 0);
+        ref float a0 = ref RowOf(ref a, firstRow, aRow, blockStride);
+        ref float a1 = ref RowOf(ref a, rows > 1 ? firstRow + 1 : firstRow, aRow, blockStride);
+        ref float a2 = ref RowOf(ref a, rows > 2 ? firstRow + 2 : firstRow, aRow, blockStride);
+        ref float a3 = ref RowOf(ref a, rows > 3 ? firstRow + 3 : firstRow, aRow, blockStride);
+        ref float a4 = ref RowOf(ref a, rows > 4 ? firstRow + 4 : firstRow, aRow, blockStride);
+        ref float a5 = ref RowOf(ref a, rows > 5 ? firstRow + 5 : firstRow, aRow, blockStride);
+        ref float a6 = ref RowOf(ref a, rows > 6 ? firstRow + 6 : firstRow, aRow, blockStride);
+        ref float a7 = ref RowOf(ref a, rows > 7 ? firstRow + 7 : firstRow, aRow, blockStride);
 
         // C is read (or, with beta = 0, its lines are owned for the stores) after the k loop; when it lives past L2
         // (dW [G*H, I + H] of the big shapes, the step block after W_ih streamed by) its rows are fetched into L2 now,
@@ -930,7 +928,7 @@ public static class Gemm
             TVector b0 = TOps.Load(ref panel, bOffset);
             TVector b1 = THalves.Both ? TOps.Load(ref panel, bOffset + w) : TOps.Zero;
             nint aOffset = p * aCol;
-            TVector x = TOps.Broadcast(Unsafe.Add(ref a, aOffset));
+            TVector x = TOps.Broadcast(Unsafe.Add(ref a0, aOffset));
             c00 = TOps.MultiplyAdd(x, b0, c00);
             c01 = THalves.Both ? TOps.MultiplyAdd(x, b1, c01) : c01;
             if (rows > 1)
@@ -1019,6 +1017,10 @@ public static class Gemm
             StoreRow<TOps, TVector>(c70, c71, ref Unsafe.Add(ref c, 7 * (nint)ldc), beta, cols);
         }
     }
+
+    // Row i of the 8-row micro-panels that start at a, blockStride floats apart, rows aRow apart within one.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static ref float RowOf(ref float a, int i, nint aRow, nint blockStride) => ref Unsafe.Add(ref a, ((i / PackedRows) * blockStride) + ((i % PackedRows) * aRow));
 
     // C[1, cols] (+)= A[1, kc] * up to four consecutive panels (cols <= 4 * NR), as ceil(cols / w) vectors.
     private static void Kernel1x8<TOps, TVector>(int kc, ref float a, nint aCol, ref float panels, nint panelStride, ref float c, float beta, int cols)
