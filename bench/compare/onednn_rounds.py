@@ -4,8 +4,9 @@
 Usage: onednn_rounds.py ONEDNN_BENCH [--threads N] [--rounds R] [--seconds S] [--statistic median|best] [--per-shape]
 
 ONEDNN_BENCH is the binary that ../shared/anchors/onednn/run.sh builds (a measuring tool, not part of FastRnn). Each
-round runs it (OMP_NUM_THREADS=N) and then FastRnn's `targets --tsv --threads N`, back to back. Both report a median
-of repeated runs per shape and cell; this script keeps, per side, the best of those medians over the rounds. On a
+round runs it (OMP_NUM_THREADS=N) and then FastRnn's `targets --tsv --threads N`, back to back (--per-shape: one shape
+at a time). Both report the same statistic per shape and cell (--statistic: medians, or the best of 5 repetitions'
+mean); this script keeps, per side, the best of those figures over the rounds. On a
 shared VM a neighbour can slow one side's whole run (two-thread runs most: every barrier waits for a descheduled
 vCPU), and best-of-rounds for both sides compares the two at their undisturbed speed.
 
