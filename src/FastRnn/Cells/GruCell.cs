@@ -53,30 +53,54 @@ internal readonly struct GruCell : IRecurrentCell, IVectorKernel<ForwardStep>, I
             ref float preRow = ref Unsafe.Add(ref pre, r * 3 * H);
             ref float projectionRow = ref Unsafe.Add(ref projection, r * 3 * H);
             nint row = r * H, k = step.UnitStart;
+
+            // Two passes over the row, as in the LSTM: n waits on r, so r and z go first for the whole row (two
+            // independent chains per position), then n and h: the B = 16, H = 128 step went from 16.2-17.3 to 13.9 ns
+            // per 16 units on Zen 5. Same operations on the same inputs: same bits.
             for (; k <= end - TOps.Count; k += TOps.Count)
             {
-                ForwardAt<TOps, TVector>(H, ref preRow, ref gatesRow, ref projectionRow, ref bias, ref bHn, ref hn, ref hPrev, ref h, row, k);
+                ResetUpdateAt<TOps, TVector>(H, ref preRow, ref gatesRow, ref projectionRow, ref bias, k);
             }
 
             for (; k < end; k++)
             {
-                ForwardAt<OpsScalar, float>(H, ref preRow, ref gatesRow, ref projectionRow, ref bias, ref bHn, ref hn, ref hPrev, ref h, row, k);
+                ResetUpdateAt<OpsScalar, float>(H, ref preRow, ref gatesRow, ref projectionRow, ref bias, k);
+            }
+
+            for (k = step.UnitStart; k <= end - TOps.Count; k += TOps.Count)
+            {
+                NewStateAt<TOps, TVector>(H, ref preRow, ref gatesRow, ref projectionRow, ref bias, ref bHn, ref hn, ref hPrev, ref h, row, k);
+            }
+
+            for (; k < end; k++)
+            {
+                NewStateAt<OpsScalar, float>(H, ref preRow, ref gatesRow, ref projectionRow, ref bias, ref bHn, ref hn, ref hPrev, ref h, row, k);
             }
         }
     }
 
-    // hn = W_hn h + b_hn;  n = tanh(x_n + r * hn);  h = n + z * (hPrev - n)
+    // r, z = sigmoid(x + W_hh h + bias), saved in place of their pre-activations (pre may be gates itself: its n
+    // block, which NewStateAt reads, is not written here)
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void ForwardAt<TOps, TVector>(nint H, ref float pre, ref float gates, ref float projection, ref float bias, ref float bHn, ref float hn, ref float hPrev, ref float h, nint row, nint k)
+    private static void ResetUpdateAt<TOps, TVector>(nint H, ref float pre, ref float gates, ref float projection, ref float bias, nint k)
         where TOps : struct, IVectorOps<TVector>
         where TVector : struct
     {
         TVector r = VectorMath.Sigmoid<TOps, TVector>(TOps.Add(TOps.Add(TOps.Load(ref pre, (R * H) + k), TOps.Load(ref projection, (R * H) + k)), TOps.Load(ref bias, (R * H) + k)));
         TVector z = VectorMath.Sigmoid<TOps, TVector>(TOps.Add(TOps.Add(TOps.Load(ref pre, (Z * H) + k), TOps.Load(ref projection, (Z * H) + k)), TOps.Load(ref bias, (Z * H) + k)));
-        TVector hnk = TOps.Add(TOps.Load(ref projection, (N * H) + k), TOps.Load(ref bHn, k));
-        TVector n = VectorMath.Tanh<TOps, TVector>(TOps.MultiplyAdd(r, hnk, TOps.Add(TOps.Load(ref pre, (N * H) + k), TOps.Load(ref bias, (N * H) + k))));
         TOps.Store(r, ref gates, (R * H) + k);
         TOps.Store(z, ref gates, (Z * H) + k);
+    }
+
+    // hn = W_hn h + b_hn;  n = tanh(x_n + r * hn);  h = n + z * (hPrev - n)
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void NewStateAt<TOps, TVector>(nint H, ref float pre, ref float gates, ref float projection, ref float bias, ref float bHn, ref float hn, ref float hPrev, ref float h, nint row, nint k)
+        where TOps : struct, IVectorOps<TVector>
+        where TVector : struct
+    {
+        TVector r = TOps.Load(ref gates, (R * H) + k), z = TOps.Load(ref gates, (Z * H) + k);
+        TVector hnk = TOps.Add(TOps.Load(ref projection, (N * H) + k), TOps.Load(ref bHn, k));
+        TVector n = VectorMath.Tanh<TOps, TVector>(TOps.MultiplyAdd(r, hnk, TOps.Add(TOps.Load(ref pre, (N * H) + k), TOps.Load(ref bias, (N * H) + k))));
         TOps.Store(n, ref gates, (N * H) + k);
         TOps.Store(hnk, ref hn, row + k);
         TOps.Store(TOps.MultiplyAdd(z, TOps.Subtract(TOps.Load(ref hPrev, row + k), n), n), ref h, row + k);

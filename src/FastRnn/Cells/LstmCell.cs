@@ -45,21 +45,37 @@ internal readonly struct LstmCell : IRecurrentCell, IVectorKernel<ForwardStep>, 
             ref float gatesRow = ref Unsafe.Add(ref gates, r * 4 * H);
             ref float preRow = ref Unsafe.Add(ref pre, r * 4 * H);
             nint row = r * H, k = step.UnitStart;
+
+            // Two passes over the row: tanh(c_t) waits on three activations, and with all five in one loop body
+            // (~220 instructions, two exp chains deep) the core held only about two positions in flight. The gates
+            // pass has four independent chains per position, the h pass a short body, so both overlap positions: the
+            // B = 16, H = 128 step went from 24.5-26.2 to 19.3-19.5 ns per 16 units on Zen 5. Same operations on the
+            // same inputs: same bits.
             for (; k <= end - TOps.Count; k += TOps.Count)
             {
-                ForwardAt<TOps, TVector>(H, ref preRow, ref gatesRow, ref bias, ref cPrev, ref c, ref h, row, k);
+                GatesAt<TOps, TVector>(H, ref preRow, ref gatesRow, ref bias, ref cPrev, ref c, row, k);
             }
 
             for (; k < end; k++)
             {
-                ForwardAt<OpsScalar, float>(H, ref preRow, ref gatesRow, ref bias, ref cPrev, ref c, ref h, row, k);
+                GatesAt<OpsScalar, float>(H, ref preRow, ref gatesRow, ref bias, ref cPrev, ref c, row, k);
+            }
+
+            for (k = step.UnitStart; k <= end - TOps.Count; k += TOps.Count)
+            {
+                OutputAt<TOps, TVector>(H, ref gatesRow, ref c, ref h, row, k);
+            }
+
+            for (; k < end; k++)
+            {
+                OutputAt<OpsScalar, float>(H, ref gatesRow, ref c, ref h, row, k);
             }
         }
     }
 
-    // c = f * cPrev + i * g;  h = o * tanh(c)
+    // i, f, g, o = act(pre + bias), saved in place of the pre-activations;  c = f * cPrev + i * g
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void ForwardAt<TOps, TVector>(nint H, ref float pre, ref float gates, ref float bias, ref float cPrev, ref float c, ref float h, nint row, nint k)
+    private static void GatesAt<TOps, TVector>(nint H, ref float pre, ref float gates, ref float bias, ref float cPrev, ref float c, nint row, nint k)
         where TOps : struct, IVectorOps<TVector>
         where TVector : struct
     {
@@ -71,10 +87,15 @@ internal readonly struct LstmCell : IRecurrentCell, IVectorKernel<ForwardStep>, 
         TOps.Store(f, ref gates, (F * H) + k);
         TOps.Store(g, ref gates, (G * H) + k);
         TOps.Store(o, ref gates, (O * H) + k);
-        TVector cell = TOps.MultiplyAdd(f, TOps.Load(ref cPrev, row + k), TOps.Multiply(i, g));
-        TOps.Store(cell, ref c, row + k);
-        TOps.Store(TOps.Multiply(o, VectorMath.Tanh<TOps, TVector>(cell)), ref h, row + k);
+        TOps.Store(TOps.MultiplyAdd(f, TOps.Load(ref cPrev, row + k), TOps.Multiply(i, g)), ref c, row + k);
     }
+
+    // h = o * tanh(c)
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void OutputAt<TOps, TVector>(nint H, ref float gates, ref float c, ref float h, nint row, nint k)
+        where TOps : struct, IVectorOps<TVector>
+        where TVector : struct
+        => TOps.Store(TOps.Multiply(TOps.Load(ref gates, (O * H) + k), VectorMath.Tanh<TOps, TVector>(TOps.Load(ref c, row + k))), ref h, row + k);
 
     public void Run<TOps, TVector>(in BackwardStep step)
         where TOps : struct, IVectorOps<TVector>
