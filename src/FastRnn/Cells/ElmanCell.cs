@@ -38,16 +38,8 @@ internal readonly struct ElmanCell<TActivation>(TActivation activation) : IRecur
         {
             ref float z = ref Unsafe.Add(ref MemoryMarshal.GetReference(step.Gates), r * H);
             ref float h = ref Unsafe.Add(ref MemoryMarshal.GetReference(step.H), r * H);
-            nint k = step.UnitStart;
-            for (; k <= end - TOps.Count; k += TOps.Count)
-            {
-                ForwardAt<TOps, TVector>(ref z, ref bias, ref h, k);
-            }
-
-            for (; k < end; k++)
-            {
-                ForwardAt<OpsScalar, float>(ref z, ref bias, ref h, k);
-            }
+            var units = new ForwardUnits { Activation = _activation, Z = ref z, Bias = ref bias, H = ref h };
+            UnitLoop.Run<ForwardUnits, TOps, TVector>(ref units, step.UnitStart, end);
         }
     }
 
@@ -63,28 +55,34 @@ internal readonly struct ElmanCell<TActivation>(TActivation activation) : IRecur
             ref float h = ref Unsafe.Add(ref MemoryMarshal.GetReference(step.H), r * H);
             ref float dh = ref Unsafe.Add(ref MemoryMarshal.GetReference(step.Dh), r * H);
             ref float dz = ref Unsafe.Add(ref MemoryMarshal.GetReference(step.DGates), r * H);
-            nint k = step.UnitStart;
-            for (; k <= end - TOps.Count; k += TOps.Count)
-            {
-                BackwardAt<TOps, TVector>(ref h, ref dh, ref dz, k);
-            }
-
-            for (; k < end; k++)
-            {
-                BackwardAt<OpsScalar, float>(ref h, ref dh, ref dz, k);
-            }
+            var units = new BackwardUnits { Activation = _activation, H = ref h, Dh = ref dh, Dz = ref dz };
+            UnitLoop.Run<BackwardUnits, TOps, TVector>(ref units, step.UnitStart, end);
         }
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void ForwardAt<TOps, TVector>(ref float z, ref float bias, ref float h, nint k)
-        where TOps : struct, IVectorOps<TVector>
-        where TVector : struct
-        => TOps.Store(_activation.Invoke<TOps, TVector>(TOps.Add(TOps.Load(ref z, k), TOps.Load(ref bias, k))), ref h, k);
+    // h = f(z + bias) at units k.. of one row
+    private ref struct ForwardUnits : IUnitKernel
+    {
+        public TActivation Activation;
+        public ref float Z, Bias, H;
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void BackwardAt<TOps, TVector>(ref float h, ref float dh, ref float dz, nint k)
-        where TOps : struct, IVectorOps<TVector>
-        where TVector : struct
-        => TOps.Store(TOps.Multiply(TOps.Load(ref dh, k), _activation.DerivativeFromOutput<TOps, TVector>(TOps.Load(ref h, k))), ref dz, k);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public readonly void At<TOps, TVector>(nint k)
+            where TOps : struct, IVectorOps<TVector>
+            where TVector : struct
+            => TOps.Store(Activation.Invoke<TOps, TVector>(TOps.Add(TOps.Load(ref Z, k), TOps.Load(ref Bias, k))), ref H, k);
+    }
+
+    // dz = dh * f'(z), f' from h, at units k.. of one row
+    private ref struct BackwardUnits : IUnitKernel
+    {
+        public TActivation Activation;
+        public ref float H, Dh, Dz;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public readonly void At<TOps, TVector>(nint k)
+            where TOps : struct, IVectorOps<TVector>
+            where TVector : struct
+            => TOps.Store(TOps.Multiply(TOps.Load(ref Dh, k), Activation.DerivativeFromOutput<TOps, TVector>(TOps.Load(ref H, k))), ref Dz, k);
+    }
 }

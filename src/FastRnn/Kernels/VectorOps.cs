@@ -251,6 +251,58 @@ internal interface IVectorKernel<TArgs>
         where TVector : struct;
 }
 
+/// <summary>The pointwise work at one position of a row's units, at any width: a ref struct holding the row's references.</summary>
+internal interface IUnitKernel
+{
+    void At<TOps, TVector>(nint k)
+        where TOps : struct, IVectorOps<TVector>
+        where TVector : struct;
+}
+
+/// <summary>Runs a row's units through an <see cref="IUnitKernel"/>, widest vectors first.</summary>
+internal static class UnitLoop
+{
+    /// <summary>
+    /// Units [<paramref name="start"/>, <paramref name="end"/>): whole <typeparamref name="TOps"/> vectors, then what is
+    /// left in one 8-wide and then 4-wide vectors where <typeparamref name="TOps"/> is wider, then single floats. With
+    /// H = 100 the last 4 units were 4 scalar passes costing as much as ~3.5 of the row's six 16-wide vectors. Which
+    /// path a unit takes depends only on <paramref name="end"/> - <paramref name="start"/>; worker slices start at
+    /// multiples of 16 and only the last one has a tail, so every unit takes the same path for any worker count.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Run<TKernel, TOps, TVector>(ref TKernel kernel, nint start, nint end)
+        where TKernel : struct, IUnitKernel, allows ref struct
+        where TOps : struct, IVectorOps<TVector>
+        where TVector : struct
+    {
+        nint k = start;
+        for (; k <= end - TOps.Count; k += TOps.Count)
+        {
+            kernel.At<TOps, TVector>(k);
+        }
+
+        // A 16-wide width implies 8- and 4-wide hardware, an 8-wide one 4-wide (AVX-512 > AVX2 > SSE; NEON is 4-wide).
+        if (TOps.Count > Vector256<float>.Count && k <= end - Vector256<float>.Count)
+        {
+            kernel.At<Ops256, Vector256<float>>(k);
+            k += Vector256<float>.Count;
+        }
+
+        if (TOps.Count > Vector128<float>.Count)
+        {
+            for (; k <= end - Vector128<float>.Count; k += Vector128<float>.Count)
+            {
+                kernel.At<Ops128, Vector128<float>>(k);
+            }
+        }
+
+        for (; k < end; k++)
+        {
+            kernel.At<OpsScalar, float>(k);
+        }
+    }
+}
+
 /// <summary>Chooses the widest accelerated width, capped by an internal limit so tests can run every path in one process.</summary>
 internal static class VectorDispatch
 {
