@@ -11,7 +11,7 @@ namespace FastRnn.Cells;
 /// </summary>
 /// <remarks>
 /// The reset gate multiplies the recurrent projection after the matrix product (linear-before-reset), so the driver
-/// keeps <c>W_hh h</c> apart; the cell saves r, z, n in place and <c>W_hn h + b_hn</c> in <c>Saved</c>. One fused pass per row.
+/// keeps <c>W_hh h</c> apart; the cell saves r, z, n in place and <c>W_hn h + b_hn</c> in <c>Saved</c>. Two fused passes per row (r and z, then n and h).
 /// </remarks>
 internal readonly struct GruCell : IRecurrentCell, IVectorKernel<ForwardStep>, IVectorKernel<BackwardStep>
 {

@@ -7,7 +7,7 @@ namespace FastRnn.Cells;
 
 /// <summary>The LSTM step: <c>c_t = f*c_{t-1} + i*g</c>, <c>h_t = o*tanh(c_t)</c>, with i, f, o sigmoid and g tanh.</summary>
 /// <remarks>
-/// One fused pass per row: the four gates, c and h at each position are computed together (oneDNN's post-GEMM).
+/// Two fused passes per row (oneDNN's post-GEMM, split where tanh(c) waits on the gates): i, f, g, o and c, then h.
 /// Saves the post-activation gates in place; <c>tanh(c_t)</c> is recomputed in backward from the saved <c>c_t</c>.
 /// </remarks>
 internal readonly struct LstmCell : IRecurrentCell, IVectorKernel<ForwardStep>, IVectorKernel<BackwardStep>
