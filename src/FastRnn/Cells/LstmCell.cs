@@ -33,7 +33,7 @@ internal readonly struct LstmCell : IRecurrentCell, IVectorKernel<ForwardStep>, 
         where TOps : struct, IVectorOps<TVector>
         where TVector : struct
     {
-        nint H = step.Hidden, end = step.UnitEnd;
+        nint H = step.Hidden, start = step.UnitStart, end = step.UnitEnd;
         ref float gates = ref MemoryMarshal.GetReference(step.Gates);
         ref float pre = ref step.PreActivations.IsEmpty ? ref gates : ref MemoryMarshal.GetReference(step.PreActivations);
         ref float cPrev = ref MemoryMarshal.GetReference(step.CPrev);
@@ -44,7 +44,7 @@ internal readonly struct LstmCell : IRecurrentCell, IVectorKernel<ForwardStep>, 
         {
             ref float gatesRow = ref Unsafe.Add(ref gates, r * 4 * H);
             ref float preRow = ref Unsafe.Add(ref pre, r * 4 * H);
-            nint row = r * H, k = step.UnitStart;
+            nint row = r * H;
 
             // Two passes over the row: tanh(c_t) waits on three activations, and with all five in one loop body
             // (~220 instructions, two exp chains deep) the core held only about two positions in flight. The gates
@@ -52,41 +52,17 @@ internal readonly struct LstmCell : IRecurrentCell, IVectorKernel<ForwardStep>, 
             // B = 16, H = 128 step went from 24.5-26.2 to 19.3-19.5 ns per 16 units on Zen 5. Same operations on the
             // same inputs: same bits.
             var gateUnits = new GateUnits { Hidden = H, Row = row, Pre = ref preRow, Gates = ref gatesRow, Bias = ref bias, CPrev = ref cPrev, C = ref c };
-            UnitLoop.Run<GateUnits, TOps, TVector>(ref gateUnits, k, end);
+            UnitLoop.Run<GateUnits, TOps, TVector>(ref gateUnits, start, end);
             var outputUnits = new OutputUnits { Hidden = H, Row = row, Gates = ref gatesRow, C = ref c, H = ref h };
-            UnitLoop.Run<OutputUnits, TOps, TVector>(ref outputUnits, k, end);
+            UnitLoop.Run<OutputUnits, TOps, TVector>(ref outputUnits, start, end);
         }
     }
-
-    // i, f, g, o = act(pre + bias), saved in place of the pre-activations;  c = f * cPrev + i * g
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void GatesAt<TOps, TVector>(nint H, ref float pre, ref float gates, ref float bias, ref float cPrev, ref float c, nint row, nint k)
-        where TOps : struct, IVectorOps<TVector>
-        where TVector : struct
-    {
-        TVector i = VectorMath.Sigmoid<TOps, TVector>(TOps.Add(TOps.Load(ref pre, (I * H) + k), TOps.Load(ref bias, (I * H) + k)));
-        TVector f = VectorMath.Sigmoid<TOps, TVector>(TOps.Add(TOps.Load(ref pre, (F * H) + k), TOps.Load(ref bias, (F * H) + k)));
-        TVector g = VectorMath.Tanh<TOps, TVector>(TOps.Add(TOps.Load(ref pre, (G * H) + k), TOps.Load(ref bias, (G * H) + k)));
-        TVector o = VectorMath.Sigmoid<TOps, TVector>(TOps.Add(TOps.Load(ref pre, (O * H) + k), TOps.Load(ref bias, (O * H) + k)));
-        TOps.Store(i, ref gates, (I * H) + k);
-        TOps.Store(f, ref gates, (F * H) + k);
-        TOps.Store(g, ref gates, (G * H) + k);
-        TOps.Store(o, ref gates, (O * H) + k);
-        TOps.Store(TOps.MultiplyAdd(f, TOps.Load(ref cPrev, row + k), TOps.Multiply(i, g)), ref c, row + k);
-    }
-
-    // h = o * tanh(c)
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void OutputAt<TOps, TVector>(nint H, ref float gates, ref float c, ref float h, nint row, nint k)
-        where TOps : struct, IVectorOps<TVector>
-        where TVector : struct
-        => TOps.Store(TOps.Multiply(TOps.Load(ref gates, (O * H) + k), VectorMath.Tanh<TOps, TVector>(TOps.Load(ref c, row + k))), ref h, row + k);
 
     public void Run<TOps, TVector>(in BackwardStep step)
         where TOps : struct, IVectorOps<TVector>
         where TVector : struct
     {
-        nint H = step.Hidden, end = step.UnitEnd;
+        nint H = step.Hidden, start = step.UnitStart, end = step.UnitEnd;
         ref float gates = ref MemoryMarshal.GetReference(step.Gates);
         ref float dGates = ref MemoryMarshal.GetReference(step.DGates);
         ref float cPrev = ref MemoryMarshal.GetReference(step.CPrev);
@@ -97,31 +73,10 @@ internal readonly struct LstmCell : IRecurrentCell, IVectorKernel<ForwardStep>, 
         {
             ref float gatesRow = ref Unsafe.Add(ref gates, r * 4 * H);
             ref float dGatesRow = ref Unsafe.Add(ref dGates, r * 4 * H);
-            nint row = r * H, k = step.UnitStart;
+            nint row = r * H;
             var units = new BackwardUnits { Hidden = H, Row = row, Gates = ref gatesRow, DGates = ref dGatesRow, CPrev = ref cPrev, C = ref c, Dh = ref dh, DcNext = ref dcNext };
-            UnitLoop.Run<BackwardUnits, TOps, TVector>(ref units, k, end);
+            UnitLoop.Run<BackwardUnits, TOps, TVector>(ref units, start, end);
         }
-    }
-
-    // With tc = tanh(c_t) and dc = dcNext + dh * o * (1 - tc^2):
-    //   d(i pre) = dc * g * i (1 - i)      d(f pre) = dc * cPrev * f (1 - f)
-    //   d(g pre) = dc * i * (1 - g^2)      d(o pre) = dh * tc * o (1 - o)      dcPrev = dc * f
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void BackwardAt<TOps, TVector>(nint H, ref float gates, ref float dGates, ref float cPrev, ref float c, ref float dh, ref float dcNext, nint row, nint k)
-        where TOps : struct, IVectorOps<TVector>
-        where TVector : struct
-    {
-        TVector one = TOps.Broadcast(1f);
-        TVector i = TOps.Load(ref gates, (I * H) + k), f = TOps.Load(ref gates, (F * H) + k);
-        TVector g = TOps.Load(ref gates, (G * H) + k), o = TOps.Load(ref gates, (O * H) + k);
-        TVector tc = VectorMath.Tanh<TOps, TVector>(TOps.Load(ref c, row + k));
-        TVector dhk = TOps.Load(ref dh, row + k);
-        TVector dc = TOps.MultiplyAdd(TOps.Multiply(dhk, o), TOps.Subtract(one, TOps.Multiply(tc, tc)), TOps.Load(ref dcNext, row + k));
-        TOps.Store(TOps.Multiply(TOps.Multiply(dc, g), TOps.Multiply(i, TOps.Subtract(one, i))), ref dGates, (I * H) + k);
-        TOps.Store(TOps.Multiply(TOps.Multiply(dc, TOps.Load(ref cPrev, row + k)), TOps.Multiply(f, TOps.Subtract(one, f))), ref dGates, (F * H) + k);
-        TOps.Store(TOps.Multiply(TOps.Multiply(dc, i), TOps.Subtract(one, TOps.Multiply(g, g))), ref dGates, (G * H) + k);
-        TOps.Store(TOps.Multiply(TOps.Multiply(dhk, tc), TOps.Multiply(o, TOps.Subtract(one, o))), ref dGates, (O * H) + k);
-        TOps.Store(TOps.Multiply(dc, f), ref dcNext, row + k);
     }
 
     private ref struct GateUnits : IUnitKernel
@@ -129,11 +84,22 @@ internal readonly struct LstmCell : IRecurrentCell, IVectorKernel<ForwardStep>, 
         public nint Hidden, Row;
         public ref float Pre, Gates, Bias, CPrev, C;
 
+        // i, f, g, o = act(pre + bias), saved in place of the pre-activations;  c = f * cPrev + i * g
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public readonly void At<TOps, TVector>(nint k)
             where TOps : struct, IVectorOps<TVector>
             where TVector : struct
-            => GatesAt<TOps, TVector>(Hidden, ref Pre, ref Gates, ref Bias, ref CPrev, ref C, Row, k);
+        {
+            TVector i = VectorMath.Sigmoid<TOps, TVector>(TOps.Add(TOps.Load(ref Pre, (I * Hidden) + k), TOps.Load(ref Bias, (I * Hidden) + k)));
+            TVector f = VectorMath.Sigmoid<TOps, TVector>(TOps.Add(TOps.Load(ref Pre, (F * Hidden) + k), TOps.Load(ref Bias, (F * Hidden) + k)));
+            TVector g = VectorMath.Tanh<TOps, TVector>(TOps.Add(TOps.Load(ref Pre, (G * Hidden) + k), TOps.Load(ref Bias, (G * Hidden) + k)));
+            TVector o = VectorMath.Sigmoid<TOps, TVector>(TOps.Add(TOps.Load(ref Pre, (O * Hidden) + k), TOps.Load(ref Bias, (O * Hidden) + k)));
+            TOps.Store(i, ref Gates, (I * Hidden) + k);
+            TOps.Store(f, ref Gates, (F * Hidden) + k);
+            TOps.Store(g, ref Gates, (G * Hidden) + k);
+            TOps.Store(o, ref Gates, (O * Hidden) + k);
+            TOps.Store(TOps.MultiplyAdd(f, TOps.Load(ref CPrev, Row + k), TOps.Multiply(i, g)), ref C, Row + k);
+        }
     }
 
     private ref struct OutputUnits : IUnitKernel
@@ -141,11 +107,12 @@ internal readonly struct LstmCell : IRecurrentCell, IVectorKernel<ForwardStep>, 
         public nint Hidden, Row;
         public ref float Gates, C, H;
 
+        // h = o * tanh(c)
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public readonly void At<TOps, TVector>(nint k)
             where TOps : struct, IVectorOps<TVector>
             where TVector : struct
-            => OutputAt<TOps, TVector>(Hidden, ref Gates, ref C, ref H, Row, k);
+            => TOps.Store(TOps.Multiply(TOps.Load(ref Gates, (O * Hidden) + k), VectorMath.Tanh<TOps, TVector>(TOps.Load(ref C, Row + k))), ref H, Row + k);
     }
 
     private ref struct BackwardUnits : IUnitKernel
@@ -153,10 +120,25 @@ internal readonly struct LstmCell : IRecurrentCell, IVectorKernel<ForwardStep>, 
         public nint Hidden, Row;
         public ref float Gates, DGates, CPrev, C, Dh, DcNext;
 
+        // With tc = tanh(c_t) and dc = dcNext + dh * o * (1 - tc^2):
+        //   d(i pre) = dc * g * i (1 - i)      d(f pre) = dc * cPrev * f (1 - f)
+        //   d(g pre) = dc * i * (1 - g^2)      d(o pre) = dh * tc * o (1 - o)      dcPrev = dc * f
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public readonly void At<TOps, TVector>(nint k)
             where TOps : struct, IVectorOps<TVector>
             where TVector : struct
-            => BackwardAt<TOps, TVector>(Hidden, ref Gates, ref DGates, ref CPrev, ref C, ref Dh, ref DcNext, Row, k);
+        {
+            TVector one = TOps.Broadcast(1f);
+            TVector i = TOps.Load(ref Gates, (I * Hidden) + k), f = TOps.Load(ref Gates, (F * Hidden) + k);
+            TVector g = TOps.Load(ref Gates, (G * Hidden) + k), o = TOps.Load(ref Gates, (O * Hidden) + k);
+            TVector tc = VectorMath.Tanh<TOps, TVector>(TOps.Load(ref C, Row + k));
+            TVector dhk = TOps.Load(ref Dh, Row + k);
+            TVector dc = TOps.MultiplyAdd(TOps.Multiply(dhk, o), TOps.Subtract(one, TOps.Multiply(tc, tc)), TOps.Load(ref DcNext, Row + k));
+            TOps.Store(TOps.Multiply(TOps.Multiply(dc, g), TOps.Multiply(i, TOps.Subtract(one, i))), ref DGates, (I * Hidden) + k);
+            TOps.Store(TOps.Multiply(TOps.Multiply(dc, TOps.Load(ref CPrev, Row + k)), TOps.Multiply(f, TOps.Subtract(one, f))), ref DGates, (F * Hidden) + k);
+            TOps.Store(TOps.Multiply(TOps.Multiply(dc, i), TOps.Subtract(one, TOps.Multiply(g, g))), ref DGates, (G * Hidden) + k);
+            TOps.Store(TOps.Multiply(TOps.Multiply(dhk, tc), TOps.Multiply(o, TOps.Subtract(one, o))), ref DGates, (O * Hidden) + k);
+            TOps.Store(TOps.Multiply(dc, f), ref DcNext, Row + k);
+        }
     }
 }
