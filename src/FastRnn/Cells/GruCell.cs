@@ -23,7 +23,7 @@ internal readonly struct GruCell : IRecurrentCell, IVectorKernel<ForwardStep>, I
 
     public static bool HasSeparateRecurrentProjection => true;
 
-    // r and z get the same gradients on both sides; n's hidden side is d(n pre) * r (see BackwardAt).
+    // r and z get the same gradients on both sides; n's hidden side is d(n pre) * r (see BackwardUnits).
     public static int FirstSeparateHiddenGradientGate => N;
 
     public static bool BackwardReadsGates => true;
