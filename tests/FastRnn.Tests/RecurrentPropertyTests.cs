@@ -66,6 +66,11 @@ public class GruPropertyTests
     [Property(MaxTest = 100, Arbitrary = [typeof(RnnGenerators)])]
     public void Reference_gradients_match_centered_finite_differences(GruCase c) => RecurrentProperties.ReferenceMatchesFiniteDifferences(RnnTestCase.From(c));
 
+    // T = 12, B = 5, I = 31, H = 27: with eps = 1e-5 its dX check failed on rounding noise (3.3e-9 absolute on a
+    // directional derivative of 7.7e-6), once in CI; kept as a fixed case.
+    [Property(MaxTest = 1, Arbitrary = [typeof(RnnGenerators)], Replay = "(15334819387057081045,1535249560639953753,26)")]
+    public void Reference_gradients_match_finite_differences_where_rounding_noise_dominated(GruCase c) => RecurrentProperties.ReferenceMatchesFiniteDifferences(RnnTestCase.From(c));
+
     [Property(MaxTest = 100, Arbitrary = [typeof(RnnGenerators)])]
     public void Stepping_with_carried_state_equals_the_whole_sequence_call(GruCase c) => RecurrentProperties.SteppingEqualsWholeSequence(RnnTestCase.From(c));
 
