@@ -141,7 +141,7 @@ public class GemmTests
         // product's bits.
         using var _ = new WidthLimit((VectorWidth)floatsPerVector);
         var random = new Random(6);
-        foreach ((int m, int n, int k) in (ReadOnlySpan<(int, int, int)>)[(1, 100, 400), (1, 400, 100), (1, 65, 37), (1, 161, 9), (1, 16, 3), (1, 200, 5), (1, 33, 5), (1, 70, 3), (1, 136, 7), (3, 17, 300), (5, 100, 13), (9, 65, 260), (13, 400, 65), (25, 65, 400), (8, 48, 5), (137, 40, 200)])
+        foreach ((int m, int n, int k) in (ReadOnlySpan<(int, int, int)>)[(1, 100, 400), (1, 400, 100), (1, 300, 100), (1, 176, 70), (1, 44, 33), (1, 65, 37), (1, 161, 9), (1, 16, 3), (1, 200, 5), (1, 33, 5), (1, 70, 3), (1, 136, 7), (3, 17, 300), (5, 100, 13), (9, 65, 260), (13, 400, 65), (25, 65, 400), (8, 48, 5), (137, 40, 200)])
         {
             // 0.3 is inexact, so a product of beta and C rounded before the add would show.
             foreach (float beta in (float[])[0f, 0.3f, 1f])
