@@ -786,7 +786,8 @@ public static class Gemm
         // vectors that are left (N = 100: seven, instead of four latency-bound panels one after the other). A group
         // of v vectors takes at least max(4, v) cycles per k (4: the FMA latency), so a rest of 9 to 11 vectors goes
         // as 4 + the rest rather than 8 + 1 to 3: N = 400 at AVX-512 runs as 8 + 8 + 4 + 5 vectors, not 8 + 8 + 8 + 1
-        // ((25, 1, 65, 100) LSTM forward 47-50 -> 41-43 us). A column's group changes its chain's neighbours, not its chain.
+        // ((25, 1, 65, 100) LSTM forward 47-50 -> 41-43 us; rests of 10 and 11, N = 160, 176 and 300, moved within
+        // the noise). A column's group changes its chain's neighbours, not its chain.
         if (m == 1)
         {
             int w = TOps.Count;
