@@ -793,7 +793,8 @@ public static class Gemm
             int w = TOps.Count;
             while (j0 < n)
             {
-                int cols = (n - j0 + w - 1) / w is > 8 and < 12 ? 2 * pw : Math.Min(4 * pw, n - j0);
+                int vectorsLeft = (n - j0 + w - 1) / w;
+                int cols = vectorsLeft is > 8 and < 12 ? 2 * pw : Math.Min(4 * pw, n - j0);
                 Kernel1x8<TOps, TVector>(kc, ref a, aCol, ref Unsafe.Add(ref packed, (j0 / pw) * panelStride), panelStride, ref Unsafe.Add(ref c, j0), beta, cols);
                 j0 += cols;
             }
