@@ -6,7 +6,7 @@ namespace FastRnn.Testing;
 /// <c>|fd - a| / max(floor, |fd| + |a|)</c>, which lies in [0, 1] and is about half the usual relative error when both are close.
 /// Below the floor the measure is absolute (scaled by 1/floor): centered differences carry a rounding noise of about
 /// <c>1e-16 |f| / eps</c>, so components much smaller than that cannot be checked relatively; raise the floor for large losses.
-/// Use <see cref="AllCoordinates"/> on small cases and <see cref="AlongRandomDirections"/> (2 calls of f per direction) on large ones.
+/// Use <see cref="AllCoordinates"/> on small cases and <see cref="AlongRandomDirections"/> (2 calls of f per direction, 4 with <see cref="FiniteDifferenceScheme.FourthOrderCentered"/>) on large ones.
 /// </summary>
 public static class GradientCheck
 {
@@ -32,9 +32,11 @@ public static class GradientCheck
     /// <param name="rng">The source of the directions (seed it for reproducible failures).</param>
     /// <param name="eps">The step along each unit direction.</param>
     /// <param name="floor">The denominator floor of <see cref="RelativeError"/>.</param>
+    /// <param name="scheme">The finite-difference stencil.</param>
     /// <returns>The worst probe.</returns>
     public static GradientCheckReport AlongRandomDirections(
-        Func<double[], double> f, double[] x, double[] analyticGradient, int directions, Random rng, double eps = 1e-6, double floor = RelativeErrorFloor)
+        Func<double[], double> f, double[] x, double[] analyticGradient, int directions, Random rng, double eps = 1e-6, double floor = RelativeErrorFloor,
+        FiniteDifferenceScheme scheme = FiniteDifferenceScheme.Centered)
     {
         ArgumentNullException.ThrowIfNull(x);
         ArgumentNullException.ThrowIfNull(analyticGradient);
@@ -49,7 +51,7 @@ public static class GradientCheck
             double analytic = 0;
             for (int i = 0; i < x.Length; i++)
                 analytic += analyticGradient[i] * d[i];
-            worst.Add(probe, FiniteDifference.DirectionalDerivative(f, x, d, eps), analytic);
+            worst.Add(probe, FiniteDifference.DirectionalDerivative(f, x, d, eps, scheme), analytic);
         }
         return worst.Report(x.Length == 0 ? 0 : directions);
     }
@@ -60,14 +62,16 @@ public static class GradientCheck
     /// <param name="analyticGradient">g at x, <c>[n]</c>.</param>
     /// <param name="eps">The step.</param>
     /// <param name="floor">The denominator floor of <see cref="RelativeError"/>.</param>
+    /// <param name="scheme">The finite-difference stencil.</param>
     /// <returns>The worst coordinate.</returns>
     public static GradientCheckReport AllCoordinates(
-        Func<double[], double> f, double[] x, double[] analyticGradient, double eps = 1e-6, double floor = RelativeErrorFloor)
+        Func<double[], double> f, double[] x, double[] analyticGradient, double eps = 1e-6, double floor = RelativeErrorFloor,
+        FiniteDifferenceScheme scheme = FiniteDifferenceScheme.Centered)
     {
         ArgumentNullException.ThrowIfNull(x);
         ArgumentNullException.ThrowIfNull(analyticGradient);
         CheckLength(analyticGradient, x.Length);
-        double[] fd = FiniteDifference.Gradient(f, x, eps);
+        double[] fd = FiniteDifference.Gradient(f, x, eps, scheme);
         var worst = new Accumulator(floor);
         for (int i = 0; i < x.Length; i++)
             worst.Add(i, fd[i], analyticGradient[i]);

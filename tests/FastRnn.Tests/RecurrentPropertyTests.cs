@@ -71,6 +71,11 @@ public class GruPropertyTests
     [Property(MaxTest = 1, Arbitrary = [typeof(RnnGenerators)], Replay = "(15334819387057081045,1535249560639953753,26)")]
     public void Reference_gradients_match_finite_differences_where_rounding_noise_dominated(GruCase c) => RecurrentProperties.ReferenceMatchesFiniteDifferences(RnnTestCase.From(c));
 
+    // T = 12, B = 2, I = 8, H = 2, reverse: a db_ih component of 1.25e-4 with a third derivative of 1.7 failed on the
+    // 3-point stencil's truncation error (2.8e-9 at eps = 1e-4), once in CI; kept as a fixed case.
+    [Property(MaxTest = 1, Arbitrary = [typeof(RnnGenerators)], Replay = "(5976953764724778960,17542694636431890127,88)")]
+    public void Reference_gradients_match_finite_differences_where_truncation_dominated(GruCase c) => RecurrentProperties.ReferenceMatchesFiniteDifferences(RnnTestCase.From(c));
+
     [Property(MaxTest = 100, Arbitrary = [typeof(RnnGenerators)])]
     public void Stepping_with_carried_state_equals_the_whole_sequence_call(GruCase c) => RecurrentProperties.SteppingEqualsWholeSequence(RnnTestCase.From(c));
 
