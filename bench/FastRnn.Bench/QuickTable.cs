@@ -37,6 +37,7 @@ internal static class QuickTable
     /// <summary>
     /// The performance issue's shapes for every cell: forward and training-step GFLOP/s. Options: <c>--tsv</c> prints
     /// tab-separated lines (T, B, I, H, cell, fwd_ms, step_ms) for bench/compare; <c>--shape N</c> runs only shape N;
+    /// <c>--cell elman|lstm|gru</c> only that cell (a profile of one row);
     /// <c>--threads N</c> runs the layers on a worker pool of N threads (default 1: no pool); <c>--best</c> reports the
     /// best of 5 repetitions' mean call times instead of the median call (oneDNN's benchmark statistic; with
     /// <c>--seconds X</c> per measurement, default 1.5, as oneDNN's).
@@ -48,6 +49,14 @@ internal static class QuickTable
         double seconds = SecondsOption(args, best ? 1.5 : Timing.DefaultSeconds);
         Func<Action, double> time = best ? action => Timing.BestOfRepetitions(action, seconds) : action => Timing.Median(action, seconds);
         int only = Option(args, "--shape", -1);
+        CellKind? onlyCell = null;
+        if (args.IndexOf("--cell") is int cellAt and >= 0)
+        {
+            onlyCell = cellAt + 1 < args.Length && CellNames.TryParse(args[cellAt + 1], out CellKind parsed)
+                ? parsed
+                : throw new ArgumentException($"--cell takes {CellNames.Expected}.", nameof(args));
+        }
+
         using WorkerPool? pool = CreatePool(args, out int threads);
         if (tsv)
         {
@@ -71,6 +80,11 @@ internal static class QuickTable
             (int t, int b, int i, int h) = TargetShapes[index];
             foreach (CellKind cell in CellNames.All)
             {
+                if (onlyCell is CellKind wanted && cell != wanted)
+                {
+                    continue;
+                }
+
                 var layer = new BenchLayer(cell, t, b, i, h, pool: pool);
                 double forward = time(layer.Forward);
                 double step = time(layer.TrainingStep);

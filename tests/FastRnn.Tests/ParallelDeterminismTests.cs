@@ -51,6 +51,20 @@ public class ParallelDeterminismTests(PoolFixture pools) : IClassFixture<PoolFix
     [Property(MaxTest = 60, Arbitrary = [typeof(ParallelGenerators)])]
     public void Gru_results_are_bitwise_identical_on_1_to_4_workers(GruCase c) => AssertSameOnEveryWorkerCount(RnnTestCase.From(c));
 
+    /// <summary>
+    /// From B = 16 the passes project inputs (forward) and dX (backward) step by step, inside the time loop, in the time
+    /// between a worker's arrival at a step's barrier and its wait on it. Random cells, shapes with B in 16..24, lengths
+    /// with zeros, both directions and TBPTT windows, against one thread.
+    /// </summary>
+    [Property(MaxTest = 30)]
+    public void Results_on_the_per_step_path_are_bitwise_identical_on_1_to_4_workers(int seed)
+    {
+        var rng = new Random(seed);
+        int T = rng.Next(1, 8), B = rng.Next(SequenceDriver.PerStepProjectionMinBatch, 25), I = rng.Next(1, 41), H = rng.Next(1, 81);
+        int[] lengths = Enumerable.Range(0, B).Select(_ => rng.Next(4) switch { 0 => 0, 1 => rng.Next(1, T + 1), _ => T }).ToArray();
+        AssertSameOnEveryWorkerCount(CaseFor(rng.Next(3), new RnnShape(T, B, I, H), lengths, rng.Next(2) == 1, seed));
+    }
+
     /// <summary>Shapes the default plan itself splits (no test hook): H a multiple of 32 and not, B = 1, long enough T.</summary>
     [Theory]
     [InlineData(0, 12, 8, 24, 128, false)]

@@ -25,6 +25,23 @@ public class WorkerPoolTests
         }
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    [InlineData(4)]
+    public void A_split_barrier_lets_arrived_workers_run_ahead_by_at_most_one_phase(int threads)
+    {
+        using var pool = new WorkerPool(threads);
+        var work = new SplitPhaseWork(pool, phases: 300);
+        for (int run = 0; run < 5; run++)
+        {
+            pool.Run(work, threads);
+            Assert.Equal(0, work.Violations);
+            Assert.All(work.Slots[..threads], slot => Assert.Equal(299, slot));
+        }
+    }
+
     [Fact]
     public void Participants_are_clamped_to_the_degree_of_parallelism_and_fewer_may_run()
     {
@@ -252,6 +269,51 @@ public class WorkerPoolTests
                 }
 
                 pool.Barrier(worker);
+            }
+        }
+    }
+
+    // Each phase: write the own slot, arrive, check between arriving and waiting that every other worker has finished
+    // the previous phase and is not past the next one (spinning a worker- and phase-dependent while, so arrivals
+    // interleave), wait, then check that every worker has finished this phase.
+    private sealed class SplitPhaseWork(WorkerPool pool, int phases) : IParallelWork
+    {
+        private int _violations;
+
+        public int[] Slots { get; } = new int[8];
+
+        public int Violations => _violations;
+
+        public void Execute(int worker)
+        {
+            if (worker == 0)
+            {
+                _violations = 0;
+                Array.Fill(Slots, -1);
+            }
+
+            pool.Barrier(worker);
+            int participants = pool.DegreeOfParallelism;
+            for (int phase = 0; phase < phases; phase++)
+            {
+                Volatile.Write(ref Slots[worker], phase);
+                pool.Arrive(worker);
+                Thread.SpinWait(10 + (((worker * 7) + phase) % 5 * 40));
+                Check(participants, phase - 1, phase + 1);
+                pool.Wait(worker);
+                Check(participants, phase, phase + 1);
+            }
+        }
+
+        private void Check(int participants, int atLeast, int atMost)
+        {
+            for (int other = 0; other < participants; other++)
+            {
+                int slot = Volatile.Read(ref Slots[other]);
+                if (slot < atLeast || slot > atMost)
+                {
+                    Interlocked.Increment(ref _violations);
+                }
             }
         }
     }

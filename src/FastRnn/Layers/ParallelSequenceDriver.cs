@@ -267,24 +267,20 @@ internal static unsafe class ParallelSequenceDriver
                 }
             }
 
-            // Phase 3: the time loop, one barrier per step.
+            // Phase 3: the time loop, one barrier per step. With the per-step input projection, step s + 1's (it reads
+            // only xPacked and writes only own columns of a step no one reads yet) runs between arriving at step s's
+            // barrier and waiting on it: a worker that finishes the step first does it instead of waiting.
+            if (projectPerStep && steps > 0)
+            {
+                ProjectStepInputs(ws, 0, xPacked, packedIh, inputSliceLength, StepGates(ws, gates, hs, projectPerStep, 0), u0, units);
+            }
+
             for (int s = 0; s < steps; s++)
             {
                 int rows = batchAt[s];
                 int prevRow = ws.StateSlotRow(s), row = ws.StateSlotRow(s + 1);
                 ReadOnlySpan<float> hPrev = hs.Slice(prevRow * H, rows * H);
-                // Without a backward that reads them (Elman), the step's gates are its h rows: f is applied in place.
-                Span<float> gatesS = projectPerStep && !TCell.BackwardReadsGates ? hs.Slice(row * H, rows * H) : gates.Slice(rowStart[s] * GH, rows * GH);
-
-                if (projectPerStep)
-                {
-                    // [B_s, own columns of each gate] = x_t[B_s, I] * W_ih^T[I, own columns]
-                    ReadOnlySpan<float> xS = xPacked.Slice(rowStart[s] * I, rows * I);
-                    for (int g = 0; g < TCell.GateCount; g++)
-                    {
-                        Gemm.MultiplyPackedBlocks(rows, units, I, xS, I, packedIh.Slice(g * inputSliceLength, inputSliceLength), gatesS[((g * H) + u0)..], GH);
-                    }
-                }
+                Span<float> gatesS = StepGates(ws, gates, hs, projectPerStep, s);
 
                 // [B_s, own columns of each gate] (+)= h_{t-1}[B_s, H] * W_hh^T[H, own columns]
                 Span<float> product = separate ? projection[..(rows * GH)] : gatesS;
@@ -312,7 +308,13 @@ internal static unsafe class ParallelSequenceDriver
                 Cell.ForwardStep(step);
                 if (s + 1 < steps)
                 {
-                    Pool.Barrier(worker);
+                    Pool.Arrive(worker);
+                    if (projectPerStep)
+                    {
+                        ProjectStepInputs(ws, s + 1, xPacked, packedIh, inputSliceLength, StepGates(ws, gates, hs, projectPerStep, s + 1), u0, units);
+                    }
+
+                    Pool.Wait(worker);
                 }
             }
 
@@ -339,6 +341,23 @@ internal static unsafe class ParallelSequenceDriver
             if (TCell.HasCellState)
             {
                 SequenceDriver.ScatterFinalStates(ws, cs, View(CN, B * H), u0, units);
+            }
+        }
+        // Step s's gate rows [B_s, G*H]. Without a backward that reads them (Elman, per-step projection) they are the
+        // step's h rows: f is applied in place.
+        private static Span<float> StepGates(RecurrentWorkspace ws, Span<float> gates, Span<float> hs, bool projectPerStep, int s)
+            => projectPerStep && !TCell.BackwardReadsGates
+                ? hs.Slice(ws.StateSlotRow(s + 1) * ws.HiddenSize, ws.BatchAt[s] * ws.HiddenSize)
+                : gates.Slice(ws.RowStart[s] * TCell.GateCount * ws.HiddenSize, ws.BatchAt[s] * TCell.GateCount * ws.HiddenSize);
+
+        // [B_s, own columns of each gate] = x_t[B_s, I] * W_ih^T[I, own columns], from this worker's packed W_ih^T blocks.
+        private static void ProjectStepInputs(RecurrentWorkspace ws, int s, ReadOnlySpan<float> xPacked, ReadOnlySpan<float> packedIh, int inputSliceLength, Span<float> gatesS, int u0, int units)
+        {
+            int I = ws.InputSize, H = ws.HiddenSize, GH = TCell.GateCount * H, rows = ws.BatchAt[s];
+            ReadOnlySpan<float> xS = xPacked.Slice(ws.RowStart[s] * I, rows * I);
+            for (int g = 0; g < TCell.GateCount; g++)
+            {
+                Gemm.MultiplyPackedBlocks(rows, units, I, xS, I, packedIh.Slice(g * inputSliceLength, inputSliceLength), gatesS[((g * H) + u0)..], GH);
             }
         }
     }
@@ -403,7 +422,7 @@ internal static unsafe class ParallelSequenceDriver
             // The time loop in reverse; every span below is touched only in this worker's columns until the barrier.
             Span<float> scratch = Gemm.ThreadScratchOf(WeightGradientBlocks.ScratchLength((long)ws.MaxSequenceLength * ws.MaxBatchSize));
             Span<float> dWeightIh = View(DWeightIh, GH * I), dWeightHh = View(DWeightHh, GH * H);
-            int nextBlock = WeightGradientBlocks.Last(N);
+            int nextBlock = WeightGradientBlocks.Last(N), pendingDx = -1;
             for (int s = steps - 1; s >= 0; s--)
             {
                 int rows = batchAt[s];
@@ -474,22 +493,33 @@ internal static unsafe class ParallelSequenceDriver
                 }
 
                 // The next GEMMs read every worker's gate gradients of this step. Truncated BPTT: nothing crosses the
-                // cut, so without dX there no worker needs the others' gates, and no barrier.
+                // cut, so without dX there no worker needs the others' gates, and no barrier. Between arriving and
+                // waiting, the work that reads only this worker's own gate columns, or gates of steps every worker has
+                // finished: own rows of dW_ih and dW_hh over the row blocks this step completes, and the previous
+                // step's own columns of dx (deferred to here, so that a worker that finishes its cell first does it
+                // instead of waiting).
                 bool cut = TruncationWindow > 0 && s > 0 && s % TruncationWindow == 0;
-                if (!cut || dxPerStep)
+                bool meet = !cut || dxPerStep;
+                if (meet)
                 {
-                    Pool.Barrier(worker);
+                    Pool.Arrive(worker);
+                }
+
+                nextBlock = WeightGradientBlocks.AddCompleted<TCell>(ws, s, nextBlock, u0, units, buffers, dWeightIh, dWeightHh, scratch);
+                if (pendingDx >= 0)
+                {
+                    ProjectStepGradient(ws, pendingDx, dGates, packedIh, dxStep, dX, i0, inputColumns);
+                    pendingDx = -1;
+                }
+
+                if (meet)
+                {
+                    Pool.Wait(worker);
                 }
 
                 if (inputColumns > 0)
                 {
-                    // Own columns of dx_t, scattered to [T, B, I] from the [B, I] step buffer.
-                    Gemm.MultiplyPackedBlocks(rows, inputColumns, GH, dGatesS, GH, packedIh, dxStep[i0..], I);
-                    for (int j = 0; j < rows; j++)
-                    {
-                        int t = TimeIndex(ws, Reverse, s, j);
-                        dxStep.Slice((j * I) + i0, inputColumns).CopyTo(dX.Slice((((t * B) + order[j]) * I) + i0, inputColumns));
-                    }
+                    pendingDx = s;
                 }
 
                 if (cut)
@@ -508,9 +538,12 @@ internal static unsafe class ParallelSequenceDriver
                     // dh_{t-1}[:, own units] = [direct part +] dGatesHidden_s[B_s, G*H] * W_hh[:, own units].
                     Gemm.MultiplyPackedCore(MatrixOp.None, rows, units, GH, dGatesHiddenS, GH, packed, separate ? 1f : 0f, dhNext[u0..], H);
                 }
+            }
 
-                // Own rows of dW_ih and dW_hh (own gate columns of dGates) over the row blocks this step completes.
-                nextBlock = WeightGradientBlocks.AddCompleted<TCell>(ws, s, nextBlock, u0, units, buffers, dWeightIh, dWeightHh, scratch);
+            // Step 0's dx: every worker's gates of step 0 are complete since its barrier.
+            if (pendingDx >= 0)
+            {
+                ProjectStepGradient(ws, pendingDx, dGates, packedIh, dxStep, dX, i0, inputColumns);
             }
 
             // Rows active at step 0 carry dh0 (dc0); zero-length sequences pass dh_n (dc_n) straight through.
@@ -566,6 +599,20 @@ internal static unsafe class ParallelSequenceDriver
                 {
                     dX.Slice(((t * B) + order[j]) * I, I).Clear();
                 }
+            }
+        }
+
+        // Own columns [i0, i0 + inputColumns) of dx_t for step s, from every worker's gate gradients of that step:
+        // dx_t[B_s, own I columns] = dGates_s[B_s, G*H] * W_ih[:, own I columns], then scattered to [T, B, I].
+        private void ProjectStepGradient(RecurrentWorkspace ws, int s, ReadOnlySpan<float> dGates, ReadOnlySpan<float> packedIh, Span<float> dxStep, Span<float> dX, int i0, int inputColumns)
+        {
+            int I = ws.InputSize, GH = TCell.GateCount * ws.HiddenSize, B = ws.BatchSize, rows = ws.BatchAt[s];
+            Gemm.MultiplyPackedBlocks(rows, inputColumns, GH, dGates.Slice(ws.RowStart[s] * GH, rows * GH), GH, packedIh, dxStep[i0..], I);
+            int[] order = ws.Order;
+            for (int j = 0; j < rows; j++)
+            {
+                int t = TimeIndex(ws, Reverse, s, j);
+                dxStep.Slice((j * I) + i0, inputColumns).CopyTo(dX.Slice((((t * B) + order[j]) * I) + i0, inputColumns));
             }
         }
 

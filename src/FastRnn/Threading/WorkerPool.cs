@@ -192,6 +192,18 @@ public sealed class WorkerPool : IDisposable
     /// </summary>
     internal void Barrier(int worker)
     {
+        Arrive(worker);
+        Wait(worker);
+    }
+
+    /// <summary>
+    /// The first half of a split-phase barrier: marks this worker's part of the phase done and returns at once. Work
+    /// that reads nothing the others write in this phase (and writes nothing they read) may run before the matching
+    /// <see cref="Wait"/>, so a worker that arrives first fills the time it would spend waiting. Every
+    /// <see cref="Arrive"/> must be followed by a <see cref="Wait"/> before the next <see cref="Arrive"/>.
+    /// </summary>
+    internal void Arrive(int worker)
+    {
         int participants = _participants;
         if (participants == 1)
         {
@@ -208,9 +220,18 @@ public sealed class WorkerPool : IDisposable
         {
             _hot.BarrierRemaining = participants;
             Volatile.Write(ref _hot.BarrierSense, sense);
+        }
+    }
+
+    /// <summary>The second half of a split-phase barrier: returns once every participant has made its last <see cref="Arrive"/>.</summary>
+    internal void Wait(int worker)
+    {
+        if (_participants == 1)
+        {
             return;
         }
 
+        int sense = _senses[worker * SenseStride];
         SpinWait spin = default;
         while (Volatile.Read(ref _hot.BarrierSense) != sense)
         {
