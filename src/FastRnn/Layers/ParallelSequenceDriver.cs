@@ -343,6 +343,7 @@ internal static unsafe class ParallelSequenceDriver
                 SequenceDriver.ScatterFinalStates(ws, cs, View(CN, B * H), u0, units);
             }
         }
+
         // Step s's gate rows [B_s, G*H]. Without a backward that reads them (Elman, per-step projection) they are the
         // step's h rows: f is applied in place.
         private static Span<float> StepGates(RecurrentWorkspace ws, Span<float> gates, Span<float> hs, bool projectPerStep, int s)
