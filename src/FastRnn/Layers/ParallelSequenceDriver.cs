@@ -272,7 +272,7 @@ internal static unsafe class ParallelSequenceDriver
             // barrier and waiting on it: a worker that finishes the step first does it instead of waiting.
             if (projectPerStep && steps > 0)
             {
-                ProjectStepInputs(ws, 0, xPacked, packedIh, inputSliceLength, StepGates(ws, gates, hs, projectPerStep, 0), u0, units);
+                ProjectStepInputs(ws, 0, xPacked, packedIh, inputSliceLength, SequenceDriver.StepGates<TCell>(ws, buffers, projectPerStep, 0), u0, units);
             }
 
             for (int s = 0; s < steps; s++)
@@ -280,7 +280,7 @@ internal static unsafe class ParallelSequenceDriver
                 int rows = batchAt[s];
                 int prevRow = ws.StateSlotRow(s), row = ws.StateSlotRow(s + 1);
                 ReadOnlySpan<float> hPrev = hs.Slice(prevRow * H, rows * H);
-                Span<float> gatesS = StepGates(ws, gates, hs, projectPerStep, s);
+                Span<float> gatesS = SequenceDriver.StepGates<TCell>(ws, buffers, projectPerStep, s);
 
                 // [B_s, own columns of each gate] (+)= h_{t-1}[B_s, H] * W_hh^T[H, own columns]
                 Span<float> product = separate ? projection[..(rows * GH)] : gatesS;
@@ -311,7 +311,7 @@ internal static unsafe class ParallelSequenceDriver
                     Pool.Arrive(worker);
                     if (projectPerStep)
                     {
-                        ProjectStepInputs(ws, s + 1, xPacked, packedIh, inputSliceLength, StepGates(ws, gates, hs, projectPerStep, s + 1), u0, units);
+                        ProjectStepInputs(ws, s + 1, xPacked, packedIh, inputSliceLength, SequenceDriver.StepGates<TCell>(ws, buffers, projectPerStep, s + 1), u0, units);
                     }
 
                     Pool.Wait(worker);
@@ -343,13 +343,6 @@ internal static unsafe class ParallelSequenceDriver
                 SequenceDriver.ScatterFinalStates(ws, cs, View(CN, B * H), u0, units);
             }
         }
-
-        // Step s's gate rows [B_s, G*H]. Without a backward that reads them (Elman, per-step projection) they are the
-        // step's h rows: f is applied in place.
-        private static Span<float> StepGates(RecurrentWorkspace ws, Span<float> gates, Span<float> hs, bool projectPerStep, int s)
-            => projectPerStep && !TCell.BackwardReadsGates
-                ? hs.Slice(ws.StateSlotRow(s + 1) * ws.HiddenSize, ws.BatchAt[s] * ws.HiddenSize)
-                : gates.Slice(ws.RowStart[s] * TCell.GateCount * ws.HiddenSize, ws.BatchAt[s] * TCell.GateCount * ws.HiddenSize);
 
         // [B_s, own columns of each gate] = x_t[B_s, I] * W_ih^T[I, own columns], from this worker's packed W_ih^T blocks.
         private static void ProjectStepInputs(RecurrentWorkspace ws, int s, ReadOnlySpan<float> xPacked, ReadOnlySpan<float> packedIh, int inputSliceLength, Span<float> gatesS, int u0, int units)

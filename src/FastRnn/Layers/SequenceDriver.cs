@@ -212,8 +212,7 @@ internal static class SequenceDriver
             }
 
             ReadOnlySpan<float> hPrev = hs.Slice(prevRow * H, rows * H);
-            // Without a backward that reads them (Elman), the step's gates are its h rows: f is applied in place.
-            Span<float> gatesS = projectPerStep && !TCell.BackwardReadsGates ? hs.Slice(row * H, rows * H) : gates.Slice(rowStart[s] * GH, rows * GH);
+            Span<float> gatesS = StepGates<TCell>(ws, buffers, projectPerStep, s);
             Span<float> product = stepGates.IsEmpty ? gatesS : stepGates[..(rows * GH)];
             if (projectPerStep)
             {
@@ -289,6 +288,19 @@ internal static class SequenceDriver
 
     /// <summary>Bytes of W_ih and W_hh up to which <see cref="PrefetchesStepRows"/> holds: this core's L2.</summary>
     internal const long PrefetchMaxWeightBytes = 1L << 20;
+
+    /// <summary>
+    /// Step <paramref name="s"/>'s gate rows, <c>[B_s, G*H]</c>, in the saved gates. Without a backward that reads them
+    /// (Elman) and with the per-step input projection, they are the step's h rows instead: f is applied in place.
+    /// </summary>
+    internal static Span<float> StepGates<TCell>(RecurrentWorkspace ws, in PassBuffers buffers, bool projectPerStep, int s)
+        where TCell : struct, IRecurrentCell
+    {
+        int H = ws.HiddenSize, rows = ws.BatchAt[s];
+        return projectPerStep && !TCell.BackwardReadsGates
+            ? buffers.States.Slice(ws.StateSlotRow(s + 1) * H, rows * H)
+            : buffers.Gates.Slice(ws.RowStart[s] * TCell.GateCount * H, rows * TCell.GateCount * H);
+    }
 
     /// <summary>
     /// Asks for the rows step <paramref name="s"/> will read and write that no earlier step touched: its x rows (with the
