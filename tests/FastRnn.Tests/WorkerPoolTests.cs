@@ -42,6 +42,28 @@ public class WorkerPoolTests
         }
     }
 
+    /// <summary>
+    /// The side barrier, crossed inside a split barrier's window (as the backward's shared weight-gradient packing does),
+    /// is a full barrier of its own: no worker leaves it before every worker has written its value of that phase, and
+    /// no worker gets more than one phase ahead of any other on either barrier.
+    /// </summary>
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    [InlineData(4)]
+    public void A_side_barrier_inside_a_split_barrier_holds_every_worker_until_all_arrive(int threads)
+    {
+        using var pool = new WorkerPool(threads);
+        var work = new SideBarrierWork(pool, phases: 300);
+        for (int run = 0; run < 5; run++)
+        {
+            pool.Run(work, threads);
+            Assert.Equal(0, work.Violations);
+            Assert.All(work.Side[..threads], slot => Assert.Equal(299, slot));
+        }
+    }
+
     [Fact]
     public void Participants_are_clamped_to_the_degree_of_parallelism_and_fewer_may_run()
     {
@@ -311,6 +333,53 @@ public class WorkerPoolTests
             {
                 int slot = Volatile.Read(ref Slots[other]);
                 if (slot < atLeast || slot > atMost)
+                {
+                    Interlocked.Increment(ref _violations);
+                }
+            }
+        }
+    }
+
+    private sealed class SideBarrierWork(WorkerPool pool, int phases) : IParallelWork
+    {
+        private int _violations;
+
+        public int[] Slots { get; } = new int[8];
+
+        public int[] Side { get; } = new int[8];
+
+        public int Violations => _violations;
+
+        public void Execute(int worker)
+        {
+            if (worker == 0)
+            {
+                _violations = 0;
+                Array.Fill(Slots, -1);
+                Array.Fill(Side, -1);
+            }
+
+            pool.Barrier(worker);
+            int participants = pool.DegreeOfParallelism;
+            for (int phase = 0; phase < phases; phase++)
+            {
+                Volatile.Write(ref Slots[worker], phase);
+                pool.Arrive(worker);
+                Thread.SpinWait(10 + (((worker * 7) + phase) % 5 * 40));
+                Volatile.Write(ref Side[worker], phase);
+                pool.SideBarrier(worker);
+                Check(Side, participants, phase, phase + 1);
+                pool.Wait(worker);
+                Check(Slots, participants, phase, phase + 1);
+            }
+        }
+
+        private void Check(int[] values, int participants, int atLeast, int atMost)
+        {
+            for (int other = 0; other < participants; other++)
+            {
+                int value = Volatile.Read(ref values[other]);
+                if (value < atLeast || value > atMost)
                 {
                     Interlocked.Increment(ref _violations);
                 }

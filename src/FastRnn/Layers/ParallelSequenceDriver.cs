@@ -113,6 +113,8 @@ internal static unsafe class ParallelSequenceDriver
             ws.ParallelBackward = work;
         }
 
+        work.EnsureSharedSlots(ws);
+
         fixed (float* pDOutput = g.DOutput, pDhN = g.DhN, pDcN = g.DcN, pDX = g.DX, pDh0 = g.Dh0, pDc0 = g.Dc0)
         fixed (float* pWeightIh = w.WeightIh, pWeightHh = w.WeightHh)
         fixed (float* pDWeightIh = dw.WeightIh, pDWeightHh = dw.WeightHh, pDBiasIh = dw.BiasIh, pDBiasHh = dw.BiasHh)
@@ -367,6 +369,27 @@ internal static unsafe class ParallelSequenceDriver
         public int Workers, TruncationWindow;
         public float* DOutput, DhN, DcN, DX, Dh0, Dc0, WeightIh, WeightHh, DWeightIh, DWeightHh, DBiasIh, DBiasHh;
 
+        private float[]? _sharedSlots;
+        private int _sharedSlotsStart, _sharedSlotsLength;
+
+        /// <summary>
+        /// The two buffers of weight-gradient slots the workers pack together (SlotSharing), for the workspace's largest
+        /// pass: allocated on the first parallel backward through this workspace, 64-byte aligned, then reused.
+        /// </summary>
+        private Span<float> SharedSlots => _sharedSlots.AsSpan(_sharedSlotsStart, _sharedSlotsLength);
+
+        public void EnsureSharedSlots(RecurrentWorkspace ws)
+        {
+            int length = 2 * WeightGradientBlocks.SlotsLength((long)ws.MaxSequenceLength * ws.MaxBatchSize);
+            if (_sharedSlots is null || _sharedSlotsLength != length)
+            {
+                _sharedSlots = GC.AllocateArray<float>(length + 16, pinned: true);
+                nint address = (nint)Unsafe.AsPointer(ref _sharedSlots[0]);
+                _sharedSlotsStart = (int)((64 - (address % 64)) % 64 / sizeof(float));
+                _sharedSlotsLength = length;
+            }
+        }
+
         public void Release()
         {
             DOutput = DhN = DcN = DX = Dh0 = Dc0 = WeightIh = WeightHh = DWeightIh = DWeightHh = DBiasIh = DBiasHh = null;
@@ -414,7 +437,10 @@ internal static unsafe class ParallelSequenceDriver
             }
 
             // The time loop in reverse; every span below is touched only in this worker's columns until the barrier.
-            Span<float> scratch = Gemm.ThreadScratchOf(WeightGradientBlocks.ScratchLength((long)ws.MaxSequenceLength * ws.MaxBatchSize));
+            // The weight-gradient groups' packed x and h columns are shared (SlotSharing): this thread's scratch holds
+            // the packed dGates^T blocks and the GEMM packing of the whole-sequence dX below.
+            Span<float> scratch = Gemm.ThreadScratch;
+            var sharing = new SlotSharing { Pool = Pool, Worker = worker, Workers = Workers, Slots = SharedSlots };
             Span<float> dWeightIh = View(DWeightIh, GH * I), dWeightHh = View(DWeightHh, GH * H);
             int nextBlock = WeightGradientBlocks.Last(N), pendingDx = -1;
             for (int s = steps - 1; s >= 0; s--)
@@ -499,7 +525,7 @@ internal static unsafe class ParallelSequenceDriver
                     Pool.Arrive(worker);
                 }
 
-                nextBlock = WeightGradientBlocks.AddCompleted<TCell>(ws, s, nextBlock, u0, units, buffers, dWeightIh, dWeightHh, scratch);
+                nextBlock = WeightGradientBlocks.AddCompleted<TCell>(ws, s, nextBlock, u0, units, buffers, dWeightIh, dWeightHh, scratch, ref sharing);
                 if (pendingDx >= 0)
                 {
                     ProjectStepGradient(ws, pendingDx, dGates, packedIh, dxStep, dX, i0, inputColumns);

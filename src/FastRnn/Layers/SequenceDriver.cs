@@ -453,6 +453,7 @@ internal static class SequenceDriver
         }
 
         int nextBlock = WeightGradientBlocks.Last(N);
+        var alone = default(SlotSharing);
         bool prefetchRows = PrefetchesStepRows<TCell>(ws);
         for (int s = steps - 1; s >= 0; s--)
         {
@@ -556,7 +557,7 @@ internal static class SequenceDriver
             }
 
             // dW_ih += dGates^T * xPacked, dW_hh += dGatesHidden^T * hPrev over the row blocks this step completes.
-            nextBlock = WeightGradientBlocks.AddCompleted<TCell>(ws, s, nextBlock, 0, H, buffers, dw.WeightIh, dw.WeightHh, scratch);
+            nextBlock = WeightGradientBlocks.AddCompleted<TCell>(ws, s, nextBlock, 0, H, buffers, dw.WeightIh, dw.WeightHh, scratch, ref alone);
         }
 
         // Rows active at step 0 carry dh0 (dc0); zero-length sequences pass dh_n (dc_n) straight through.

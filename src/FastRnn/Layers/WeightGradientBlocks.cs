@@ -2,8 +2,35 @@
 // s processing step, [u0, u0 + U) a worker's hidden units.
 using FastRnn.Cells;
 using FastRnn.Kernels;
+using FastRnn.Threading;
 
 namespace FastRnn.Layers;
+
+/// <summary>
+/// How the workers of a parallel backward share the packed xPacked and hPrev columns of a weight-gradient group: every
+/// worker needs all of them (it owns rows of dW, not columns), so instead of each packing the whole group into its own
+/// scratch, each packs its share of every block's rows into shared slots and they meet at the pool's
+/// <see cref="WorkerPool.SideBarrier"/> before multiplying. The slots are double-buffered by pass, so the next pass's
+/// packing never overwrites slots a slower worker still reads: one meeting per pass. The default (no pool) packs
+/// everything into the caller's scratch, alone.
+/// </summary>
+internal ref struct SlotSharing
+{
+    /// <summary>The pool of the run, or null for a worker that packs its groups alone.</summary>
+    public WorkerPool? Pool;
+
+    public int Worker;
+
+    public int Workers;
+
+    /// <summary>Two buffers of packed slots, [2][slots * KC * NC], 64-byte aligned; each pass uses the one its parity picks.</summary>
+    public Span<float> Slots;
+
+    /// <summary>Passes made so far in this run; the same on every worker, since all add the same groups in the same order.</summary>
+    public int Passes;
+
+    public readonly bool IsShared => Pool is not null;
+}
 
 /// <summary>
 /// The weight gradients <c>dW_ih += dGates^T * xPacked</c> and <c>dW_hh += dGatesHidden^T * hPrev</c>, added block by
@@ -48,19 +75,24 @@ internal static class WeightGradientBlocks
     /// Floats of scratch the blocks of up to <paramref name="maxRows"/> packed rows use: a packed block of dGates^T, then
     /// one KC x NC slot per block of a group and column chunk of a pass, for its packed xPacked or hPrev columns.
     /// </summary>
-    internal static int ScratchLength(long maxRows) => Gemm.PackedALength + ((int)Math.Clamp((maxRows + Rows - 1) / Rows, 1, GroupBlocks) * ChunksPerPass * Slot);
+    internal static int ScratchLength(long maxRows) => Gemm.PackedALength + SlotsLength(maxRows);
+
+    /// <summary>Floats of one buffer of packed slots for up to <paramref name="maxRows"/> packed rows: a group's blocks times the chunks of a pass.</summary>
+    internal static int SlotsLength(long maxRows) => (int)Math.Clamp((maxRows + Rows - 1) / Rows, 1, GroupBlocks) * ChunksPerPass * Slot;
 
     /// <summary>
     /// Adds the blocks that are complete once processing step <paramref name="step"/> has its gate gradients, from
     /// <paramref name="next"/> down, a group at a time (the rest at step 0, when all are complete), for the gate
     /// columns of units [<paramref name="u0"/>, <paramref name="u0"/> + <paramref name="units"/>); returns the next
-    /// block still to add. <paramref name="scratch"/> holds at least <see cref="Gemm.PackedALength"/> + KC * NC floats;
-    /// groups are as large as it allows, up to <see cref="GroupBlocks"/>.
+    /// block still to add. <paramref name="scratch"/> holds at least <see cref="Gemm.PackedALength"/> floats, and unless
+    /// <paramref name="sharing"/> shares the slots, KC * NC more per slot; groups are as large as the slots allow, up to
+    /// <see cref="GroupBlocks"/>.
     /// </summary>
-    internal static int AddCompleted<TCell>(RecurrentWorkspace ws, int step, int next, int u0, int units, in PassBuffers buffers, Span<float> dWeightIh, Span<float> dWeightHh, Span<float> scratch)
+    internal static int AddCompleted<TCell>(RecurrentWorkspace ws, int step, int next, int u0, int units, in PassBuffers buffers, Span<float> dWeightIh, Span<float> dWeightHh, Span<float> scratch, ref SlotSharing sharing)
         where TCell : struct, IRecurrentCell
     {
-        int slots = Math.Min(ws.WeightGradientGroupBlocks ?? GroupBlocks, (scratch.Length - Gemm.PackedALength) / Slot);
+        int slotFloats = sharing.IsShared ? sharing.Slots.Length / 2 : scratch.Length - Gemm.PackedALength;
+        int slots = Math.Min(ws.WeightGradientGroupBlocks ?? GroupBlocks, slotFloats / Slot);
         int firstRow = ws.RowStart[step];
 
         // Blocks next, next - 1, ..., whose first row the reverse loop has reached.
@@ -68,7 +100,7 @@ internal static class WeightGradientBlocks
         while (complete >= slots || (step == 0 && complete > 0))
         {
             int count = Math.Min(slots, complete);
-            AddGroup<TCell>(ws, next, count, u0, units, buffers, dWeightIh, dWeightHh, scratch);
+            AddGroup<TCell>(ws, next, count, u0, units, buffers, dWeightIh, dWeightHh, scratch, ref sharing);
             next -= count;
             complete -= count;
         }
@@ -77,42 +109,58 @@ internal static class WeightGradientBlocks
     }
 
     // Blocks first, first - 1, ..., first - count + 1. The columns of xPacked (chunks [0, ceil(I / NC))) and then of
-    // hPrev go by in passes of as many NC-column chunks as the scratch holds slots for: every block's rows of a pass's
-    // chunks are packed into their own slots, then AddGates goes over dGates once for the whole pass.
-    private static void AddGroup<TCell>(RecurrentWorkspace ws, int first, int count, int u0, int units, in PassBuffers buffers, Span<float> dWeightIh, Span<float> dWeightHh, Span<float> scratch)
+    // hPrev go by in passes of as many NC-column chunks as the slots hold: every block's rows of a pass's chunks are
+    // packed into their own slots, then AddGates goes over dGates once for the whole pass. Shared slots: this worker
+    // packs its rows of every block of the pass, and the workers meet before anyone reads them.
+    private static void AddGroup<TCell>(RecurrentWorkspace ws, int first, int count, int u0, int units, in PassBuffers buffers, Span<float> dWeightIh, Span<float> dWeightHh, Span<float> scratch, ref SlotSharing sharing)
         where TCell : struct, IRecurrentCell
     {
         int I = ws.InputSize, H = ws.HiddenSize;
         Span<float> packedA = scratch[..Gemm.PackedALength];
-        Span<float> slots = scratch[Gemm.PackedALength..];
+        int slotFloats = sharing.IsShared ? sharing.Slots.Length / 2 : scratch.Length - Gemm.PackedALength;
         int inputChunks = (I + Gemm.NC - 1) / Gemm.NC, chunks = inputChunks + ((H + Gemm.NC - 1) / Gemm.NC);
-        int perPass = Math.Max(1, slots.Length / (count * Slot));
+        int perPass = Math.Max(1, slotFloats / (count * Slot));
         int[] rowStart = ws.RowStart, batchAt = ws.BatchAt;
         for (int c0 = 0; c0 < chunks; c0 += perPass)
         {
             int c1 = Math.Min(chunks, c0 + perPass);
+            Span<float> slots = sharing.IsShared ? sharing.Slots.Slice((sharing.Passes & 1) * slotFloats, slotFloats) : scratch.Slice(Gemm.PackedALength, slotFloats);
             for (int c = c0; c < c1; c++)
             {
                 (bool hidden, int jc, int nc) = Chunk(c, inputChunks, I, H);
                 for (int i = 0; i < count; i++)
                 {
                     (int r0, int rows) = BlockRows(ws, first - i);
+
+                    // This worker's rows [p0, p1) of the block: all of them, or its share (whole 8-row groups).
+                    (int p0, int p1) = sharing.IsShared ? Partition.Blocks(sharing.Worker, sharing.Workers, rows, 8) : (0, rows);
+                    if (p1 <= p0)
+                    {
+                        continue;
+                    }
+
                     Span<float> packed = slots.Slice((((c - c0) * count) + i) * Slot, Slot);
                     if (!hidden)
                     {
-                        Gemm.PackColumns(MatrixOp.None, rows, jc, nc, buffers.XPacked.Slice(r0 * I, rows * I), I, packed);
+                        Gemm.PackRowsInto(p1 - p0, jc, nc, buffers.XPacked[((r0 + p0) * I)..], I, packed, p0, rows);
                         continue;
                     }
 
                     // Packed row r of step s reads h_{t-1} from state slot s, row r - rowStart[s]: packed straight from
                     // the slots, step by step.
-                    for (int s = ws.StepOfRow(r0), s1 = ws.StepOfRow(r0 + rows - 1); s <= s1; s++)
+                    for (int s = ws.StepOfRow(r0 + p0), s1 = ws.StepOfRow(r0 + p1 - 1); s <= s1; s++)
                     {
-                        int firstRow = Math.Max(r0, rowStart[s]), end = Math.Min(r0 + rows, rowStart[s] + batchAt[s]);
+                        int firstRow = Math.Max(r0 + p0, rowStart[s]), end = Math.Min(r0 + p1, rowStart[s] + batchAt[s]);
                         int slotRow = ws.StateSlotRow(s) + (firstRow - rowStart[s]);
                         Gemm.PackRowsInto(end - firstRow, jc, nc, buffers.States[(slotRow * H)..], H, packed, firstRow - r0, rows);
                     }
                 }
+            }
+
+            if (sharing.IsShared)
+            {
+                sharing.Pool!.SideBarrier(sharing.Worker);
+                sharing.Passes++;
             }
 
             AddGates<TCell>(ws, first, count, u0, units, buffers, c0, c1, inputChunks, slots, packedA, dWeightIh, dWeightHh);

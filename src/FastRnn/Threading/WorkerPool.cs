@@ -102,7 +102,7 @@ public sealed class WorkerPool : IDisposable
         }
 
         DegreeOfParallelism = degreeOfParallelism;
-        _senses = new int[degreeOfParallelism * SenseStride];
+        _senses = new int[2 * degreeOfParallelism * SenseStride];
         _faults = new Exception?[degreeOfParallelism];
         _threads = new Thread[degreeOfParallelism - 1];
         for (int i = 0; i < _threads.Length; i++)
@@ -156,8 +156,11 @@ public sealed class WorkerPool : IDisposable
             ObjectDisposedException.ThrowIf(_disposed, this);
             _hot.BarrierRemaining = participants;
             _hot.BarrierSense = 0;
+            _hot.SideRemaining = participants;
+            _hot.SideSense = 0;
             _hot.Broken = 0;
             Array.Clear(_senses, 0, participants * SenseStride);
+            Array.Clear(_senses, DegreeOfParallelism * SenseStride, participants * SenseStride);
             _work = work;
             _participants = participants;
             _widthLimit = VectorDispatch.Limit;
@@ -202,7 +205,26 @@ public sealed class WorkerPool : IDisposable
     /// <see cref="Wait"/>, so a worker that arrives first fills the time it would spend waiting. Every
     /// <see cref="Arrive"/> must be followed by a <see cref="Wait"/> before the next <see cref="Arrive"/>.
     /// </summary>
-    internal void Arrive(int worker)
+    internal void Arrive(int worker) => ArriveOn(worker, ref _hot.BarrierRemaining, ref _hot.BarrierSense, worker * SenseStride);
+
+    /// <summary>The second half of a split-phase barrier: returns once every participant has made its last <see cref="Arrive"/>.</summary>
+    internal void Wait(int worker) => WaitOn(ref _hot.BarrierSense, worker * SenseStride);
+
+    /// <summary>
+    /// A full barrier with its own count and sense, independent of <see cref="Arrive"/> and <see cref="Wait"/>: it may
+    /// be crossed between a worker's <see cref="Arrive"/> and its <see cref="Wait"/> (the backward's weight-gradient
+    /// groups, whose packed operands the workers share, meet here inside a time step's split barrier). Every
+    /// participant must cross it the same number of times in a run.
+    /// </summary>
+    internal void SideBarrier(int worker)
+    {
+        int senseIndex = (DegreeOfParallelism + worker) * SenseStride;
+        ArriveOn(worker, ref _hot.SideRemaining, ref _hot.SideSense, senseIndex);
+        WaitOn(ref _hot.SideSense, senseIndex);
+    }
+
+    // Sense-reversing arrival on one barrier's (remaining, sense) pair; senseIndex is this worker's own sense for it.
+    private void ArriveOn(int worker, ref int remaining, ref int barrierSense, int senseIndex)
     {
         int participants = _participants;
         if (participants == 1)
@@ -210,30 +232,30 @@ public sealed class WorkerPool : IDisposable
             return;
         }
 
-        ref int local = ref _senses[worker * SenseStride];
+        System.Diagnostics.Debug.Assert(worker < participants, "a participant of the run");
+        ref int local = ref _senses[senseIndex];
         int sense = local ^ 1;
         local = sense;
         ThrowIfBroken();
 
         // The interlocked decrement is a full fence: this worker's writes of the phase are visible before its arrival.
-        if (Interlocked.Decrement(ref _hot.BarrierRemaining) == 0)
+        if (Interlocked.Decrement(ref remaining) == 0)
         {
-            _hot.BarrierRemaining = participants;
-            Volatile.Write(ref _hot.BarrierSense, sense);
+            remaining = participants;
+            Volatile.Write(ref barrierSense, sense);
         }
     }
 
-    /// <summary>The second half of a split-phase barrier: returns once every participant has made its last <see cref="Arrive"/>.</summary>
-    internal void Wait(int worker)
+    private void WaitOn(ref int barrierSense, int senseIndex)
     {
         if (_participants == 1)
         {
             return;
         }
 
-        int sense = _senses[worker * SenseStride];
+        int sense = _senses[senseIndex];
         SpinWait spin = default;
-        while (Volatile.Read(ref _hot.BarrierSense) != sense)
+        while (Volatile.Read(ref barrierSense) != sense)
         {
             ThrowIfBroken();
             spin.SpinOnce(sleep1Threshold: -1);
@@ -348,7 +370,7 @@ public sealed class WorkerPool : IDisposable
     }
 
     /// <summary>The fields every worker touches, each on its own cache line so arrivals do not slow the spinners.</summary>
-    [StructLayout(LayoutKind.Explicit, Size = 384)]
+    [StructLayout(LayoutKind.Explicit, Size = 512)]
     private struct HotFields
     {
         /// <summary>(generation &lt;&lt; 16) | P of the latest run; idle workers spin on it.</summary>
@@ -369,6 +391,12 @@ public sealed class WorkerPool : IDisposable
 
         /// <summary>1 once a worker has failed in this run: barriers stop waiting.</summary>
         [FieldOffset(320)]
+        public int SideRemaining;
+
+        [FieldOffset(384)]
+        public int SideSense;
+
+        [FieldOffset(448)]
         public int Broken;
     }
 
