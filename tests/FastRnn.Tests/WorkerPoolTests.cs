@@ -55,7 +55,7 @@ public class WorkerPoolTests
     public void A_side_barrier_inside_a_split_barrier_holds_every_worker_until_all_arrive(int threads)
     {
         using var pool = new WorkerPool(threads);
-        var work = new SideBarrierWork(pool, phases: 300);
+        var work = new SplitPhaseWork(pool, phases: 300, sideBarrier: true);
         for (int run = 0; run < 5; run++)
         {
             pool.Run(work, threads);
@@ -297,50 +297,10 @@ public class WorkerPoolTests
 
     // Each phase: write the own slot, arrive, check between arriving and waiting that every other worker has finished
     // the previous phase and is not past the next one (spinning a worker- and phase-dependent while, so arrivals
-    // interleave), wait, then check that every worker has finished this phase.
-    private sealed class SplitPhaseWork(WorkerPool pool, int phases) : IParallelWork
-    {
-        private int _violations;
-
-        public int[] Slots { get; } = new int[8];
-
-        public int Violations => _violations;
-
-        public void Execute(int worker)
-        {
-            if (worker == 0)
-            {
-                _violations = 0;
-                Array.Fill(Slots, -1);
-            }
-
-            pool.Barrier(worker);
-            int participants = pool.DegreeOfParallelism;
-            for (int phase = 0; phase < phases; phase++)
-            {
-                Volatile.Write(ref Slots[worker], phase);
-                pool.Arrive(worker);
-                Thread.SpinWait(10 + (((worker * 7) + phase) % 5 * 40));
-                Check(participants, phase - 1, phase + 1);
-                pool.Wait(worker);
-                Check(participants, phase, phase + 1);
-            }
-        }
-
-        private void Check(int participants, int atLeast, int atMost)
-        {
-            for (int other = 0; other < participants; other++)
-            {
-                int slot = Volatile.Read(ref Slots[other]);
-                if (slot < atLeast || slot > atMost)
-                {
-                    Interlocked.Increment(ref _violations);
-                }
-            }
-        }
-    }
-
-    private sealed class SideBarrierWork(WorkerPool pool, int phases) : IParallelWork
+    // interleave), wait, then check that every worker has finished this phase. With the side barrier, between arriving
+    // and waiting each worker also writes its side slot and crosses the side barrier, after which every worker must
+    // have written that phase's side slot.
+    private sealed class SplitPhaseWork(WorkerPool pool, int phases, bool sideBarrier = false) : IParallelWork
     {
         private int _violations;
 
@@ -366,9 +326,17 @@ public class WorkerPoolTests
                 Volatile.Write(ref Slots[worker], phase);
                 pool.Arrive(worker);
                 Thread.SpinWait(10 + (((worker * 7) + phase) % 5 * 40));
-                Volatile.Write(ref Side[worker], phase);
-                pool.SideBarrier(worker);
-                Check(Side, participants, phase, phase + 1);
+                if (sideBarrier)
+                {
+                    Volatile.Write(ref Side[worker], phase);
+                    pool.SideBarrier(worker);
+                    Check(Side, participants, phase, phase + 1);
+                }
+                else
+                {
+                    Check(Slots, participants, phase - 1, phase + 1);
+                }
+
                 pool.Wait(worker);
                 Check(Slots, participants, phase, phase + 1);
             }

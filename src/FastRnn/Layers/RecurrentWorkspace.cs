@@ -136,7 +136,9 @@ public sealed class RecurrentWorkspace
     /// A pass uses at most one worker per 32 hidden units, and fewer when a time step is too small to pay for a barrier
     /// (see docs/threading.md); a pass that would get one worker runs on the calling thread without touching the pool, and
     /// so does a backward pass that records gradient norms (<see cref="RecordGradientNorms"/>).
-    /// Each thread that runs a share keeps its own packing buffers (a GEMM scratch of 640 KiB and its slice of W_hh).
+    /// Each thread that runs a share keeps its own packing buffers (a GEMM scratch of 640 KiB and its slice of W_hh);
+    /// the first backward pass on a pool also gives this workspace the weight-gradient slots its workers pack together
+    /// (two buffers of up to 4 MiB each, fewer for at most 768 packed rows).
     /// </remarks>
     public Threading.WorkerPool? Pool { get; set; }
 
