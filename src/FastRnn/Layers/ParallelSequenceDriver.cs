@@ -148,6 +148,15 @@ internal static unsafe class ParallelSequenceDriver
         }
     }
 
+    /// <summary>A pinned array with room for <paramref name="length"/> floats from <paramref name="start"/> on, the first of them 64-byte aligned.</summary>
+    private static float[] AllocateAligned(int length, out int start)
+    {
+        float[] buffer = GC.AllocateArray<float>(length + 16, pinned: true);
+        nint address = (nint)Unsafe.AsPointer(ref buffer[0]);
+        start = (int)((64 - (address % 64)) % 64 / sizeof(float));
+        return buffer;
+    }
+
     /// <summary>A pinned span, or empty when the caller passed none.</summary>
     private static Span<float> View(float* pointer, int length) => pointer == null ? default : new Span<float>(pointer, length);
 
@@ -383,9 +392,7 @@ internal static unsafe class ParallelSequenceDriver
             int length = 2 * WeightGradientBlocks.SlotsLength((long)ws.MaxSequenceLength * ws.MaxBatchSize);
             if (_sharedSlots is null || _sharedSlotsLength != length)
             {
-                _sharedSlots = GC.AllocateArray<float>(length + 16, pinned: true);
-                nint address = (nint)Unsafe.AsPointer(ref _sharedSlots[0]);
-                _sharedSlotsStart = (int)((64 - (address % 64)) % 64 / sizeof(float));
+                _sharedSlots = AllocateAligned(length, out _sharedSlotsStart);
                 _sharedSlotsLength = length;
             }
         }
@@ -687,9 +694,7 @@ internal static unsafe class ParallelSequenceDriver
             float[]? buffer = s_packed;
             if (buffer is null || buffer.Length - s_packedStart < length)
             {
-                buffer = GC.AllocateArray<float>(length + 16, pinned: true);
-                nint address = (nint)Unsafe.AsPointer(ref buffer[0]);
-                s_packedStart = (int)((64 - (address % 64)) % 64 / sizeof(float));
+                buffer = AllocateAligned(length, out s_packedStart);
                 s_packed = buffer;
             }
 

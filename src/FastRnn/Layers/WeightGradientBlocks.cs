@@ -19,8 +19,10 @@ internal ref struct SlotSharing
     /// <summary>The pool of the run, or null for a worker that packs its groups alone.</summary>
     public WorkerPool? Pool;
 
+    /// <summary>This worker's index in the run.</summary>
     public int Worker;
 
+    /// <summary>Workers in the run: each packs 1 / Workers of every block's rows.</summary>
     public int Workers;
 
     /// <summary>Two buffers of packed slots, [2][slots * KC * NC], 64-byte aligned; each pass uses the one its parity picks.</summary>
@@ -91,8 +93,7 @@ internal static class WeightGradientBlocks
     internal static int AddCompleted<TCell>(RecurrentWorkspace ws, int step, int next, int u0, int units, in PassBuffers buffers, Span<float> dWeightIh, Span<float> dWeightHh, Span<float> scratch, ref SlotSharing sharing)
         where TCell : struct, IRecurrentCell
     {
-        int slotFloats = sharing.IsShared ? sharing.Slots.Length / 2 : scratch.Length - Gemm.PackedALength;
-        int slots = Math.Min(ws.WeightGradientGroupBlocks ?? GroupBlocks, slotFloats / Slot);
+        int slots = Math.Min(ws.WeightGradientGroupBlocks ?? GroupBlocks, SlotFloats(sharing, scratch) / Slot);
         int firstRow = ws.RowStart[step];
 
         // Blocks next, next - 1, ..., whose first row the reverse loop has reached.
@@ -117,7 +118,7 @@ internal static class WeightGradientBlocks
     {
         int I = ws.InputSize, H = ws.HiddenSize;
         Span<float> packedA = scratch[..Gemm.PackedALength];
-        int slotFloats = sharing.IsShared ? sharing.Slots.Length / 2 : scratch.Length - Gemm.PackedALength;
+        int slotFloats = SlotFloats(sharing, scratch);
         int inputChunks = (I + Gemm.NC - 1) / Gemm.NC, chunks = inputChunks + ((H + Gemm.NC - 1) / Gemm.NC);
         int perPass = Math.Max(1, slotFloats / (count * Slot));
         int[] rowStart = ws.RowStart, batchAt = ws.BatchAt;
@@ -205,6 +206,10 @@ internal static class WeightGradientBlocks
             }
         }
     }
+
+    // Floats of the slots one pass packs into: one of the two shared buffers, or the scratch after the packed dGates^T.
+    private static int SlotFloats(in SlotSharing sharing, Span<float> scratch)
+        => sharing.IsShared ? sharing.Slots.Length / 2 : scratch.Length - Gemm.PackedALength;
 
     // Column chunk c of a group's passes: chunks [0, inputChunks) are NC columns of xPacked (dW_ih), the rest of hPrev
     // (dW_hh); returns whether it is of hPrev, its first column and its width.

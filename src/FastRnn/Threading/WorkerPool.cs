@@ -389,13 +389,15 @@ public sealed class WorkerPool : IDisposable
         [FieldOffset(256)]
         public int BarrierSense;
 
-        /// <summary>1 once a worker has failed in this run: barriers stop waiting.</summary>
+        /// <summary>Participants still to arrive at the side barrier (<see cref="SideBarrier"/>).</summary>
         [FieldOffset(320)]
         public int SideRemaining;
 
+        /// <summary>The side barrier's sense, published by its last arrival.</summary>
         [FieldOffset(384)]
         public int SideSense;
 
+        /// <summary>1 once a worker has failed in this run: barriers stop waiting.</summary>
         [FieldOffset(448)]
         public int Broken;
     }
