@@ -387,13 +387,14 @@ internal static unsafe class ParallelSequenceDriver
         /// </summary>
         private Span<float> SharedSlots => _sharedSlots.AsSpan(_sharedSlotsStart, _sharedSlotsLength);
 
+        // On the calling thread, before the run: the work object belongs to one workspace, whose largest pass is fixed,
+        // so the first allocation serves every later pass.
         public void EnsureSharedSlots(RecurrentWorkspace ws)
         {
-            int length = 2 * WeightGradientBlocks.SlotsLength((long)ws.MaxSequenceLength * ws.MaxBatchSize);
-            if (_sharedSlots is null || _sharedSlotsLength != length)
+            if (_sharedSlots is null)
             {
-                _sharedSlots = AllocateAligned(length, out _sharedSlotsStart);
-                _sharedSlotsLength = length;
+                _sharedSlotsLength = 2 * WeightGradientBlocks.SlotsLength((long)ws.MaxSequenceLength * ws.MaxBatchSize);
+                _sharedSlots = AllocateAligned(_sharedSlotsLength, out _sharedSlotsStart);
             }
         }
 
