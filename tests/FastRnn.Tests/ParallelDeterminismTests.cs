@@ -175,6 +175,59 @@ public class ParallelDeterminismTests(PoolFixture pools) : IClassFixture<PoolFix
     }
 
     /// <summary>
+    /// From B = 16 a workspace keeps the backward's gate gradients in a ring of RecurrentWorkspace.GateGradientPeriod
+    /// rows (whole 256-row weight-gradient blocks) plus a tail for the step that wraps, instead of all N rows. With N
+    /// past the period and steps that wrap it (B = 17, 20, 33 and a step wider than a block, B = 300), ragged and zero
+    /// lengths, both directions, TBPTT, and a batch of 15 on a workspace made for 20 (dX then goes step by step, since
+    /// the rows are not all kept), the results must match the double reference and be bit for bit those of a workspace
+    /// that keeps every row, on 1 to 4 workers.
+    /// </summary>
+    [Theory]
+    [InlineData(0, 120, 17, 10, 24, false, 0, 17)]
+    [InlineData(1, 123, 20, 9, 20, true, 0, 20)]
+    [InlineData(2, 100, 33, 7, 48, false, 5, 33)]
+    [InlineData(2, 12, 300, 6, 40, true, 0, 300)]
+    [InlineData(1, 150, 15, 8, 24, false, 0, 20)]
+    [InlineData(0, 140, 15, 5, 32, false, 3, 16)]
+    public void The_gate_gradient_ring_gives_the_bits_of_keeping_every_row(int cell, int T, int B, int I, int H, bool reverse, int truncationWindow, int workspaceBatch)
+    {
+        var random = new Random((cell * 389) + (T * 7) + B);
+        int[] lengths = new int[B];
+        for (int b = 0; b < B; b++)
+        {
+            lengths[b] = b % 7 == 3 ? 0 : random.Next(((3 * T) / 4) + 1, T + 1);
+        }
+
+        lengths[B / 3] = T;
+        RnnTestCase c = CaseFor(cell, new RnnShape(T, B, I, H), lengths, reverse, seed: T + I);
+
+        bool wraps = false;
+        void CheckRing(RecurrentWorkspace ws)
+        {
+            Assert.False(ws.HoldsAllGateGradients);
+            for (int s = 0; s < ws.Steps; s++)
+            {
+                wraps |= ws.GateGradientRow(ws.RowStart[s]) + ws.BatchAt[s] > ws.GateGradientPeriod;
+            }
+        }
+
+        FastResult whole = RunOn(c, null, useAllWorkers: true, truncationWindow, out _, workspaceBatch: workspaceBatch, holdAllGateGradients: true);
+        FastResult ring = RunOn(c, null, useAllWorkers: true, truncationWindow, out _, workspaceBatch: workspaceBatch, inspect: CheckRing);
+        Assert.True(wraps, "a step's rows wrap around the ring");
+        if (truncationWindow == 0)
+        {
+            AssertMatchesReference(ring, c.Reference());
+        }
+
+        AssertBitwiseEqual(ring, whole);
+        for (int threads = 2; threads <= 4; threads++)
+        {
+            AssertBitwiseEqual(RunOn(c, pools.Get(threads), useAllWorkers: true, truncationWindow, out int workers, workspaceBatch: workspaceBatch, inspect: CheckRing), whole);
+            Assert.True(workers > 1);
+        }
+    }
+
+    /// <summary>
     /// From 8 MiB of saved gate rows on, the forward's step GEMMs write into a cached [B, G*H] block that is then copied
     /// to the saved rows (SequenceDriver.UsesStepGates; one thread only). Forced on for small shapes: the double
     /// reference, and the same bits as without it and as the parallel forward on 2-4 workers.
@@ -294,11 +347,13 @@ public class ParallelDeterminismTests(PoolFixture pools) : IClassFixture<PoolFix
     };
 
     /// <summary>Forward then backward on a fresh layer whose workspace uses <paramref name="pool"/>; reports how many workers the plan chose.</summary>
-    private static FastResult RunOn(RnnTestCase c, WorkerPool? pool, bool useAllWorkers, int truncationWindow, out int workers, bool? useStepGates = null, int? groupBlocks = null)
+    private static FastResult RunOn(
+        RnnTestCase c, WorkerPool? pool, bool useAllWorkers, int truncationWindow, out int workers, bool? useStepGates = null, int? groupBlocks = null,
+        int? workspaceBatch = null, bool holdAllGateGradients = false, Action<RecurrentWorkspace>? inspect = null)
     {
         (int T, int B, int I, int H) = c.Shape;
         RecurrentLayer layer = c.CreateLayer();
-        RecurrentWorkspace workspace = layer.CreateWorkspace(T, B, pool);
+        var workspace = new RecurrentWorkspace(T, workspaceBatch ?? B, I, H, layer.GateCount, holdAllGateGradients) { Pool = pool };
         workspace.UseAllWorkers = useAllWorkers;
         workspace.UseStepGates = useStepGates;
         workspace.WeightGradientGroupBlocks = groupBlocks;
@@ -309,6 +364,7 @@ public class ParallelDeterminismTests(PoolFixture pools) : IClassFixture<PoolFix
         using (new WidthLimit(WidthFor(c)))
         {
             Forward(layer, workspace, ToFloat(c.X), T, B, output, ToFloatOrEmpty(c.H0), ToFloatOrEmpty(c.C0), c.Lengths, hN, cN);
+            inspect?.Invoke(workspace);
             Backward(layer, workspace, ToFloat(c.DOutputs), dX, dh0, dc0, ToFloatOrEmpty(c.DhN), ToFloatOrEmpty(c.DcN), truncationWindow);
         }
 

@@ -67,4 +67,26 @@ public class WorkspaceReuseTests
             _ => RnnTestCase.From(RnnGenerators.CreateElmanCase(new RnnShape(T, B, I, H), Nonlinearity.Tanh, 0, lengths, false, true, true, 7 + (seed * 1000))),
         };
     }
+
+    /// <summary>
+    /// From B = 16 the gate gradients (and GRU's hidden-side ones) take a ring of whole 256-row blocks plus one batch of
+    /// tail rows instead of all T * B rows: for the LSTM at T = 200, B = 32, I = H = 64, the ring is 5 blocks (4 waiting
+    /// to be added plus 3 steps' rows, rounded up), 1280 + 32 rows of [4H] instead of 6400; the GRU saves it twice.
+    /// Below B = 16 every row is kept (dX is one product over all of them).
+    /// </summary>
+    [Theory]
+    [InlineData(4, 1)]
+    [InlineData(3, 2)]
+    public void From_B_16_a_workspace_keeps_a_ring_of_gate_gradient_rows(int gateCount, int gateGradientBuffers)
+    {
+        const int T = 200, B = 32, I = 64, H = 64;
+        var ring = new RecurrentWorkspace(T, B, I, H, gateCount);
+        var whole = new RecurrentWorkspace(T, B, I, H, gateCount, holdAllGateGradients: true);
+        Assert.Equal(1280, ring.GateGradientPeriod);
+        Assert.Equal((long)gateGradientBuffers * ((T * B) - (1280 + B)) * gateCount * H * sizeof(float), whole.SizeInBytes - ring.SizeInBytes);
+
+        var small = new RecurrentWorkspace(T, 15, I, H, gateCount);
+        Assert.Equal(T * 15, small.GateGradientPeriod);
+        Assert.Equal(new RecurrentWorkspace(T, 15, I, H, gateCount, holdAllGateGradients: true).SizeInBytes, small.SizeInBytes);
+    }
 }

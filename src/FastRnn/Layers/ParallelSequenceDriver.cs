@@ -426,7 +426,7 @@ internal static unsafe class ParallelSequenceDriver
             // This worker's columns of W_hh [G*H, U], packed here: dhNext[B_s, own units] (+)= dGatesHidden_s * W_hh[:, own units].
             // With dX step by step (SequenceDriver.ProjectsInputsPerStep), its columns [i0, i1) of W_ih [G*H, I] too, in K
             // blocks: dx_t[B_s, i0..i1) = dGates_s[B_s, G*H] * W_ih[:, i0..i1), after the step's barrier.
-            bool dxPerStep = !dX.IsEmpty && SequenceDriver.ProjectsInputsPerStep(B);
+            bool dxPerStep = SequenceDriver.ComputesDxPerStep(ws, !dX.IsEmpty);
             (int i0, int i1) = dxPerStep ? Partition.Blocks(worker, Workers, I, Gemm.MaxPanelWidth) : (0, 0);
             int inputColumns = i1 - i0, sliceLength = PackedSliceLength(GH, units);
             Span<float> packedAll = WorkerBuffers.PackedWeights(sliceLength + (inputColumns > 0 ? Gemm.PackedLength(GH, inputColumns) : 0));
@@ -482,8 +482,8 @@ internal static unsafe class ParallelSequenceDriver
                 }
 
                 int prevRow = ws.StateSlotRow(s), row = ws.StateSlotRow(s + 1);
-                Span<float> dGatesS = dGates.Slice(rowStart[s] * GH, rows * GH);
-                Span<float> dGatesHiddenS = dGatesHidden.Slice(rowStart[s] * GH, rows * GH);
+                Span<float> dGatesS = SequenceDriver.StepGateGradients(ws, dGates, s, GH);
+                Span<float> dGatesHiddenS = SequenceDriver.StepGateGradients(ws, dGatesHidden, s, GH);
                 var step = new BackwardStep
                 {
                     Rows = rows,
@@ -503,6 +503,7 @@ internal static unsafe class ParallelSequenceDriver
                     DhPrevDirect = separate ? dhNext[..(rows * H)] : default,
                 };
                 Cell.BackwardStep(step);
+                SequenceDriver.WrapGateGradients<TCell>(ws, buffers, s, u0, units);
 
                 // Bias-gradient column sums, rows in the same order as on one thread.
                 for (int j = 0; j < rows; j++)
@@ -632,10 +633,10 @@ internal static unsafe class ParallelSequenceDriver
 
         // Own columns [i0, i0 + inputColumns) of dx_t for step s, from every worker's gate gradients of that step:
         // dx_t[B_s, own I columns] = dGates_s[B_s, G*H] * W_ih[:, own I columns], then scattered to [T, B, I].
-        private void ProjectStepGradient(RecurrentWorkspace ws, int s, ReadOnlySpan<float> dGates, ReadOnlySpan<float> packedIh, Span<float> dxStep, Span<float> dX, int i0, int inputColumns)
+        private void ProjectStepGradient(RecurrentWorkspace ws, int s, Span<float> dGates, ReadOnlySpan<float> packedIh, Span<float> dxStep, Span<float> dX, int i0, int inputColumns)
         {
             int I = ws.InputSize, GH = TCell.GateCount * ws.HiddenSize, B = ws.BatchSize, rows = ws.BatchAt[s];
-            Gemm.MultiplyPackedBlocks(rows, inputColumns, GH, dGates.Slice(ws.RowStart[s] * GH, rows * GH), GH, packedIh, dxStep[i0..], I);
+            Gemm.MultiplyPackedBlocks(rows, inputColumns, GH, SequenceDriver.StepGateGradients(ws, dGates, s, GH), GH, packedIh, dxStep[i0..], I);
             int[] order = ws.Order;
             for (int j = 0; j < rows; j++)
             {

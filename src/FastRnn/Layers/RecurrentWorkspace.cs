@@ -11,13 +11,14 @@
 //   xPacked : [N, I]            the inputs, gathered in processing order
 //   gates   : [N, G*H]          the projections (biases are added by the cell), then whatever the cell saves
 //   states  : [B + N, H]        slot 0 = h0 (B rows), slot s+1 = h after step s (B_s rows)
-//   dGates  : [N, G*H]          gate gradients, kept for the after-loop weight GEMMs
-//   rows    : [N, max(I, H)]    gathered h_{t-1} for dW_hh, then packed dX
+//   dGates  : [P + B, G*H]      gate gradients: a ring of period P (a multiple of the 256-row weight-gradient blocks)
+//                               plus a tail for the step that wraps; [N, G*H] below B = 16 (see GateGradientRow)
+//   rows    : [T * min(B, 15), I]  packed dX, below B = 16 only
 //   dhNext, dh : [B, H]         carried and total state gradients
 //   bias, biasGradient : [G*H], [2, G*H]   folded biases; bias-gradient sums (input side, hidden side)
 //   cells   : [B + N, H]        LSTM only: c in the same slots as states
 //   saved   : [N, H]            GRU only: W_hn h + b_hn per step
-//   dGatesHidden : [N, G*H]     GRU only: hidden-side gate gradients (differ from dGates in the n block)
+//   dGatesHidden : like dGates  GRU only: hidden-side gate gradients (differ from dGates in the n block)
 //   projection : [B, G*H]       GRU only: W_hh h_{t-1} of the current step
 //   dcNext  : [B, H]            LSTM only: carried cell-state gradient
 //   packedW : the recurrent weight packed for the GEMM (once per call)
@@ -51,7 +52,8 @@ public sealed class RecurrentWorkspace
     private readonly float[] _cellNorms;
     private int _recordedSteps;
 
-    internal RecurrentWorkspace(int maxSequenceLength, int maxBatchSize, int inputSize, int hiddenSize, int gateCount)
+    // holdAllGateGradients, a test hook: keep every packed row's gate gradients (no ring, see GateGradientRow).
+    internal RecurrentWorkspace(int maxSequenceLength, int maxBatchSize, int inputSize, int hiddenSize, int gateCount, bool holdAllGateGradients = false)
     {
         ThrowHelper.ThrowIfNotPositive(maxSequenceLength);
         ThrowHelper.ThrowIfNotPositive(maxBatchSize);
@@ -67,7 +69,11 @@ public sealed class RecurrentWorkspace
         XPackedOffset = Carve(ref offset, maxRows * inputSize);
         GatesOffset = Carve(ref offset, maxRows * gateWidth);
         StatesOffset = Carve(ref offset, (maxRows + maxBatchSize) * hiddenSize);
-        DGatesOffset = Carve(ref offset, maxRows * gateWidth);
+        // dGates (and GRU's dGatesHidden) as a ring of GateGradientPeriod rows plus a tail (see GateGradientRow); the
+        // whole [N, G*H] only below B = 16, where dX is one product over all rows after the time loop.
+        GateGradientPeriod = holdAllGateGradients ? (int)Math.Min(maxRows, int.MaxValue) : GateGradientRingPeriod(maxRows, maxBatchSize);
+        long gateGradientRows = GateGradientPeriod >= maxRows ? maxRows : GateGradientPeriod + maxBatchSize;
+        DGatesOffset = Carve(ref offset, gateGradientRows * gateWidth);
         // dX over all packed rows [N, I], only below B = 16 (from there on dX is computed step by step).
         RowsOffset = Carve(ref offset, (long)maxSequenceLength * Math.Min(maxBatchSize, SequenceDriver.PerStepProjectionMinBatch - 1) * inputSize);
         DhNextOffset = Carve(ref offset, (long)maxBatchSize * hiddenSize);
@@ -87,7 +93,7 @@ public sealed class RecurrentWorkspace
         CellsOffset = Carve(ref offset, HasCellState ? (maxRows + maxBatchSize) * hiddenSize : 0);
         DcNextOffset = Carve(ref offset, HasCellState ? (long)maxBatchSize * hiddenSize : 0);
         SavedOffset = Carve(ref offset, HasSeparateProjection ? maxRows * hiddenSize : 0);
-        DGatesHiddenOffset = Carve(ref offset, HasSeparateProjection ? maxRows * gateWidth : 0);
+        DGatesHiddenOffset = Carve(ref offset, HasSeparateProjection ? gateGradientRows * gateWidth : 0);
         ProjectionOffset = Carve(ref offset, HasSeparateProjection ? maxBatchSize * gateWidth : 0);
         if (offset + AlignFloats > Array.MaxLength)
         {
@@ -245,6 +251,41 @@ public sealed class RecurrentWorkspace
 
     /// <summary>First row of state slot <paramref name="slot"/>: slot 0 is h0, slot s + 1 holds h after step s.</summary>
     internal int StateSlotRow(int slot) => slot == 0 ? 0 : BatchSize + RowStart[slot - 1];
+
+    /// <summary>
+    /// Rows after which the gate-gradient rows wrap around: a multiple of <see cref="WeightGradientBlocks.Rows"/>, or
+    /// at least every packed row the workspace can hold (no wrap).
+    /// </summary>
+    internal int GateGradientPeriod { get; }
+
+    /// <summary>Whether the gate-gradient rows of the recorded pass all stay in place until its end (no wrap).</summary>
+    internal bool HoldsAllGateGradients => GateGradientPeriod >= TotalRows;
+
+    /// <summary>
+    /// Where packed row <paramref name="row"/>'s gate gradients live: row mod <see cref="GateGradientPeriod"/>. The
+    /// backward loop writes them from the last row down, and a row is dead once its weight-gradient block has been added
+    /// (<see cref="WeightGradientBlocks.AddCompleted"/>) and its step's dx and dh_{t-1} are computed, so a ring of
+    /// period rows holds every live row (see <see cref="GateGradientRingPeriod"/>). A block never wraps (the period is a
+    /// multiple of its rows); a step whose rows do is written contiguously into the tail after the period, and its
+    /// rows past the period are then copied to the ring's start (<see cref="SequenceDriver.WrapGateGradients"/>).
+    /// </summary>
+    internal int GateGradientRow(int row) => row < GateGradientPeriod ? row : row % GateGradientPeriod;
+
+    /// <summary>
+    /// The ring period for up to <paramref name="maxRows"/> packed rows and <paramref name="maxBatchSize"/> rows per
+    /// step: rows the backward still needs span less than GroupBlocks blocks (completed blocks wait for a full group)
+    /// plus the rows of three steps (the parallel driver's fastest worker writes step s - 1 while another computes dx of
+    /// step s + 1), rounded up to whole blocks. Below B = 16 (whole-sequence dX) or when that is not smaller, every row.
+    /// (512, 64, 256, 512) LSTM: 1280 + 64 rows of [2048] instead of 32768, 11 MiB instead of 256.
+    /// </summary>
+    internal static int GateGradientRingPeriod(long maxRows, int maxBatchSize)
+    {
+        long rows = WeightGradientBlocks.Rows;
+        long period = ((WeightGradientBlocks.GroupBlocks * rows) + (3L * maxBatchSize) + rows - 1) / rows * rows;
+        return maxBatchSize < SequenceDriver.PerStepProjectionMinBatch || period + maxBatchSize >= maxRows
+            ? (int)Math.Min(maxRows, int.MaxValue)
+            : (int)period;
+    }
 
     /// <summary>The processing step whose packed rows hold row <paramref name="row"/> (0 &lt;= row &lt; N).</summary>
     internal int StepOfRow(int row)

@@ -1,9 +1,10 @@
 // Legend: T time steps, B batch, I input size, H hidden size, G gates, N = sum of lengths (packed rows),
 // s processing step (s = t forward; s = len - 1 - t for the reverse direction), j sorted batch position.
 //
-// The time loop shared by every cell (oneDNN's grid driver): hoisted input GEMM, then per step the recurrent
-// GEMM fused with the cell's pointwise step; backward in reverse time, then the weight and input gradients as
-// big GEMMs over all steps at once. See RecurrentWorkspace for the packed layout. With a worker pool on the
+// The time loop shared by every cell (oneDNN's grid driver): the input projection (per step from B = 16, else one
+// hoisted GEMM), then per step the recurrent GEMM fused with the cell's pointwise step; backward in reverse time, with
+// dX per step (from B = 16) and the weight gradients added in 256-row blocks as the loop completes them, so the gate
+// gradients live in a ring of a few blocks. See RecurrentWorkspace for the packed layout. With a worker pool on the
 // workspace, a pass of a large enough shape runs on ParallelSequenceDriver instead, with bitwise identical results.
 using System.Numerics.Tensors;
 using FastRnn.Cells;
@@ -53,7 +54,8 @@ internal readonly ref struct WeightGradients(Span<float> weightIh, Span<float> w
 
 /// <summary>
 /// The workspace segments of the recorded pass, sized for its N packed rows; one place for both drivers.
-/// x: [N, I]  gates, dGates: [N, G*H]  h, c: [B + N, H] (slot 0 = h0, c0)  saved: [N, H] (GRU)  dhNext, dcNext, dh: [B, H]
+/// x: [N, I]  gates: [N, G*H]  h, c: [B + N, H] (slot 0 = h0, c0)  saved: [N, H] (GRU)  dhNext, dcNext, dh: [B, H]
+/// dGates: [N, G*H], or a ring of [period + B, G*H] (RecurrentWorkspace.GateGradientRow)
 /// </summary>
 internal readonly ref struct PassBuffers
 {
@@ -76,8 +78,10 @@ internal readonly ref struct PassBuffers
         States = ws.Segment(ws.StatesOffset, (B + N) * H);
         Cells = hasCellState ? ws.Segment(ws.CellsOffset, (B + N) * H) : default;
         Saved = separate ? ws.Segment(ws.SavedOffset, N * H) : default;
-        DGates = ws.Segment(ws.DGatesOffset, N * GH);
-        DGatesHidden = separate ? ws.Segment(ws.DGatesHiddenOffset, N * GH) : DGates;
+        // Gate gradients: row r at GateGradientRow(r), [min(N, period + B), G*H].
+        int gateGradientRows = ws.HoldsAllGateGradients ? N : ws.GateGradientPeriod + B;
+        DGates = ws.Segment(ws.DGatesOffset, gateGradientRows * GH);
+        DGatesHidden = separate ? ws.Segment(ws.DGatesHiddenOffset, gateGradientRows * GH) : DGates;
         DhNext = ws.Segment(ws.DhNextOffset, B * H);
         DcNext = hasCellState ? ws.Segment(ws.DcNextOffset, B * H) : default;
         Dh = ws.Segment(ws.DhOffset, B * H);
@@ -351,10 +355,10 @@ internal static class SequenceDriver
             Prefetch.ToL2(buffers.Saved.Slice(rowStart * H, rows * H));
         }
 
-        Prefetch.ToL2(buffers.DGates.Slice(rowStart * GH, rows * GH));
+        Prefetch.ToL2(StepGateGradients(ws, buffers.DGates, s, GH));
         if (TCell.HasSeparateRecurrentProjection)
         {
-            Prefetch.ToL2(buffers.DGatesHidden.Slice(rowStart * GH, rows * GH));
+            Prefetch.ToL2(StepGateGradients(ws, buffers.DGatesHidden, s, GH));
         }
 
         for (int j = 0; j < rows; j++)
@@ -383,6 +387,49 @@ internal static class SequenceDriver
     /// projects step by step on each worker's own columns in the forward pass and computes dX over all rows at once.
     /// </summary>
     internal static bool ProjectsInputsPerStep(int batch) => batch >= PerStepProjectionMinBatch;
+
+    /// <summary>
+    /// Whether a backward pass that computes dX (<paramref name="computesDx"/>) does so step by step: from B = 16
+    /// (<see cref="ProjectsInputsPerStep"/>), and below it when the gate-gradient rows are a ring
+    /// (<see cref="RecurrentWorkspace.GateGradientRow"/>, a workspace made for B &gt;= 16 running a smaller batch), since
+    /// the product over all rows needs them all at the end.
+    /// </summary>
+    internal static bool ComputesDxPerStep(RecurrentWorkspace ws, bool computesDx)
+        => computesDx && (ProjectsInputsPerStep(ws.BatchSize) || !ws.HoldsAllGateGradients);
+
+    /// <summary>Step <paramref name="s"/>'s gate-gradient rows, [B_s, G*H], contiguous: a step that wraps the ring runs on into its tail.</summary>
+    internal static Span<float> StepGateGradients(RecurrentWorkspace ws, Span<float> gateGradients, int s, int gateWidth)
+        => gateGradients.Slice(ws.GateGradientRow(ws.RowStart[s]) * gateWidth, ws.BatchAt[s] * gateWidth);
+
+    /// <summary>
+    /// After step <paramref name="s"/>'s cell wrote its gate gradients: the rows it wrote into the ring's tail, past the
+    /// period, are copied to the ring's start, where their weight-gradient block reads them; only the gate columns of
+    /// units [<paramref name="u0"/>, <paramref name="u0"/> + <paramref name="units"/>), the ones this worker wrote.
+    /// The step's own readers (dX, dh_{t-1}, the bias sums) keep the contiguous rows of <see cref="StepGateGradients"/>.
+    /// </summary>
+    internal static void WrapGateGradients<TCell>(RecurrentWorkspace ws, in PassBuffers buffers, int s, int u0, int units)
+        where TCell : struct, IRecurrentCell
+    {
+        int period = ws.GateGradientPeriod, over = ws.GateGradientRow(ws.RowStart[s]) + ws.BatchAt[s] - period;
+        if (over <= 0)
+        {
+            return;
+        }
+
+        int H = ws.HiddenSize, GH = TCell.GateCount * H;
+        for (int r = 0; r < over; r++)
+        {
+            for (int g = 0; g < TCell.GateCount; g++)
+            {
+                int column = (g * H) + u0;
+                buffers.DGates.Slice(((period + r) * GH) + column, units).CopyTo(buffers.DGates.Slice((r * GH) + column, units));
+                if (TCell.HasSeparateRecurrentProjection)
+                {
+                    buffers.DGatesHidden.Slice(((period + r) * GH) + column, units).CopyTo(buffers.DGatesHidden.Slice((r * GH) + column, units));
+                }
+            }
+        }
+    }
 
     /// <summary>
     /// Whether a forward step's GEMMs write into the reused [B, G*H] step block (<see cref="RecurrentWorkspace.StepGatesOffset"/>)
@@ -444,7 +491,7 @@ internal static class SequenceDriver
         }
 
         // dX step by step: W_ih [G*H, I] packed once; each step's [B_s, I] rows go to dX from L1.
-        bool dxPerStep = !g.DX.IsEmpty && ProjectsInputsPerStep(B);
+        bool dxPerStep = ComputesDxPerStep(ws, !g.DX.IsEmpty);
         Span<float> packedWih = dxPerStep ? ws.Segment(ws.PackedInputWeightOffset, Gemm.PackedLength(GH, I)) : default;
         Span<float> dxStep = dxPerStep ? ws.Segment(ws.DxStepOffset, B * I) : default;
         if (dxPerStep)
@@ -489,7 +536,7 @@ internal static class SequenceDriver
             }
 
             int prevRow = ws.StateSlotRow(s), row = ws.StateSlotRow(s + 1);
-            Span<float> dGatesHiddenS = dGatesHidden.Slice(rowStart[s] * GH, rows * GH);
+            Span<float> dGatesHiddenS = StepGateGradients(ws, dGatesHidden, s, GH);
             var step = new BackwardStep
             {
                 Rows = rows,
@@ -504,7 +551,7 @@ internal static class SequenceDriver
                 H = hs.Slice(row * H, rows * H),
                 CPrev = cs.IsEmpty ? default : cs.Slice(prevRow * H, rows * H),
                 C = cs.IsEmpty ? default : cs.Slice(row * H, rows * H),
-                DGates = dGates.Slice(rowStart[s] * GH, rows * GH),
+                DGates = StepGateGradients(ws, dGates, s, GH),
                 DGatesHidden = dGatesHiddenS,
                 DhPrevDirect = separate ? dhNext[..(rows * H)] : default,
             };
@@ -514,6 +561,7 @@ internal static class SequenceDriver
             }
 
             cell.BackwardStep(step);
+            WrapGateGradients<TCell>(ws, buffers, s, 0, H);
             if (dxPerStep)
             {
                 // dx_t[B_s, I] = dGates_s[B_s, G*H] * W_ih, scattered to [T, B, I].
@@ -573,6 +621,7 @@ internal static class SequenceDriver
 
         if (!g.DX.IsEmpty && !dxPerStep)
         {
+            // (ComputesDxPerStep: here every gate-gradient row is still in place.)
             // dxPacked[N, I] = dGates[N, G*H] * W_ih[G*H, I], scattered back.
             Span<float> dxPacked = ws.Segment(ws.RowsOffset, N * I);
             Gemm.MultiplyCore(MatrixOp.None, MatrixOp.None, N, I, GH, dGates, GH, w.WeightIh, I, 0f, dxPacked, I, scratch);

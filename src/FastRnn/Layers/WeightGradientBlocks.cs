@@ -37,7 +37,9 @@ internal ref struct SlotSharing
 /// <summary>
 /// The weight gradients <c>dW_ih += dGates^T * xPacked</c> and <c>dW_hh += dGatesHidden^T * hPrev</c>, added block by
 /// block inside the backward time loop, while the block's gate gradients are still in cache: after the whole loop they
-/// would come back from DRAM (G*H*N floats; 256 MiB for the LSTM at T = 512, B = 64, H = 512).
+/// would come back from DRAM (G*H*N floats; 256 MiB for the LSTM at T = 512, B = 64, H = 512). Once added, a block's
+/// rows are dead, so from B = 16 the gate gradients are kept in a ring of a few blocks
+/// (<see cref="RecurrentWorkspace.GateGradientRow"/>; rows are addressed through it here).
 /// </summary>
 /// <remarks>
 /// The reduction order over the N packed rows is part of the determinism contract: block b holds rows
@@ -191,7 +193,7 @@ internal static class WeightGradientBlocks
                     {
                         (bool hidden, int jc, int nc) = Chunk(c, inputChunks, I, H);
                         int source = hidden && g >= TCell.FirstSeparateHiddenGradientGate ? 1 : 0;
-                        ReadOnlySpan<float> a = (source == 1 ? buffers.DGatesHidden : buffers.DGates)[((r0 * GH) + column)..];
+                        ReadOnlySpan<float> a = (source == 1 ? buffers.DGatesHidden : buffers.DGates)[((ws.GateGradientRow(r0) * GH) + column)..];
                         if (packedFrom != source)
                         {
                             Gemm.PackTransposedA(m, rows, a, GH, packedA);
