@@ -71,7 +71,8 @@ public sealed class RecurrentWorkspace
         StatesOffset = Carve(ref offset, (maxRows + maxBatchSize) * hiddenSize);
         // dGates (and GRU's dGatesHidden) as a ring of GateGradientPeriod rows plus a tail (see GateGradientRow); the
         // whole [N, G*H] only below B = 16, where dX is one product over all rows after the time loop.
-        GateGradientPeriod = holdAllGateGradients ? (int)Math.Min(maxRows, int.MaxValue) : GateGradientRingPeriod(maxRows, maxBatchSize);
+        // The test hook asks for the period of a batch below 16, which keeps every row.
+        GateGradientPeriod = GateGradientRingPeriod(maxRows, holdAllGateGradients ? 1 : maxBatchSize);
         long gateGradientRows = GateGradientPeriod >= maxRows ? maxRows : GateGradientPeriod + maxBatchSize;
         DGatesOffset = Carve(ref offset, gateGradientRows * gateWidth);
         // dX over all packed rows [N, I], only below B = 16 (from there on dX is computed step by step).
@@ -276,7 +277,7 @@ public sealed class RecurrentWorkspace
     /// step: rows the backward still needs span less than GroupBlocks blocks (completed blocks wait for a full group)
     /// plus the rows of three steps (the parallel driver's fastest worker writes step s - 1 while another computes dx of
     /// step s + 1), rounded up to whole blocks. Below B = 16 (whole-sequence dX) or when that is not smaller, every row.
-    /// (512, 64, 256, 512) LSTM: 1280 + 64 rows of [2048] instead of 32768, 11 MiB instead of 256.
+    /// (512, 64, 256, 512) LSTM: 1280 + 64 rows of [2048] instead of 32768, 10.5 MiB instead of 256.
     /// </summary>
     internal static int GateGradientRingPeriod(long maxRows, int maxBatchSize)
     {

@@ -621,8 +621,7 @@ internal static class SequenceDriver
 
         if (!g.DX.IsEmpty && !dxPerStep)
         {
-            // (ComputesDxPerStep: here every gate-gradient row is still in place.)
-            // dxPacked[N, I] = dGates[N, G*H] * W_ih[G*H, I], scattered back.
+            // Only with every gate-gradient row still in place (ComputesDxPerStep). dxPacked[N, I] = dGates[N, G*H] * W_ih[G*H, I], scattered back.
             Span<float> dxPacked = ws.Segment(ws.RowsOffset, N * I);
             Gemm.MultiplyCore(MatrixOp.None, MatrixOp.None, N, I, GH, dGates, GH, w.WeightIh, I, 0f, dxPacked, I, scratch);
             for (int s = 0; s < steps; s++)
