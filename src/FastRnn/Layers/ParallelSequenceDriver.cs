@@ -597,7 +597,7 @@ internal static unsafe class ParallelSequenceDriver
             }
 
             // dxPacked[rows r0..r1, I] = dGates[r0..r1, G*H] * W_ih[G*H, I], then those rows scattered back; it reads
-            // every worker's columns of dGates.
+            // every worker's columns of dGates, all rows still in place (SequenceDriver.ComputesDxPerStep).
             (int r0, int r1) = dxPerStep ? (0, 0) : Partition.Blocks(worker, Workers, N, 8);
             if (!dxPerStep)
             {
