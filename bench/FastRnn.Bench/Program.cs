@@ -1,5 +1,5 @@
 // Entry point: `simd` prints the SIMD widths this process sees (CI proves its environment switches with it),
-// `quick` prints the throughput table without BenchmarkDotNet, `gemm` compares the GEMM with OpenBLAS (`gemm --k-blocks`: whole-K against K-blocked packed products), `targets` times the performance issue's shapes (`quick` and `targets` take `--threads N`), `peak` measures the FMA rate per thread the GFLOP/s are a fraction of, anything else goes to BenchmarkDotNet's switcher.
+// `quick` prints the throughput table without BenchmarkDotNet, `gemm` compares the GEMM with OpenBLAS (`gemm --k-blocks`: whole-K against K-blocked packed products; `gemm --packs`: the packing of the weight-gradient products and the micro-kernel's in-cache rate), `targets` times the performance issue's shapes (`quick` and `targets` take `--threads N`), `peak` measures the FMA rate per thread the GFLOP/s are a fraction of, anything else goes to BenchmarkDotNet's switcher.
 using System.Runtime.Intrinsics;
 using BenchmarkDotNet.Running;
 using FastRnn.Bench;
@@ -12,6 +12,12 @@ if (args.Length > 0 && args[0] == "simd")
 
 if (args.Length > 0 && args[0] == "gemm")
 {
+    if (args.AsSpan(1).Contains("--packs"))
+    {
+        PackProbe.Run();
+        return;
+    }
+
     if (args.AsSpan(1).Contains("--k-blocks"))
     {
         KBlockProbe.Run();

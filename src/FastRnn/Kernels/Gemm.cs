@@ -64,7 +64,7 @@ public static class Gemm
     private const int PackedBLength = KC * NC;
 
     /// <summary>Length, in floats, of the scratch buffer <see cref="Multiply(MatrixOp, MatrixOp, int, int, int, ReadOnlySpan{float}, int, ReadOnlySpan{float}, int, float, Span{float}, int, Span{float})"/> needs.</summary>
-    public const int ScratchLength = PackedBLength + (MC * KC);
+    public const int ScratchLength = PackedBLength + PackedALength;
 
     [ThreadStatic]
     private static float[]? s_threadScratch;
@@ -292,7 +292,7 @@ public static class Gemm
             return;
         }
 
-        RunPanelsOnRowBlock(width, m, n, k, ref MemoryMarshal.GetReference(packedA), 1, PackedRows, (nint)PackedRows * k, ref MemoryMarshal.GetReference(packedB), beta, ref MemoryMarshal.GetReference(c), ldc);
+        RunPanelsOnRowBlock(width, m, n, k, ref MemoryMarshal.GetReference(packedA), 1, PackedRows, PackedAPanelStride(k), ref MemoryMarshal.GetReference(packedB), beta, ref MemoryMarshal.GetReference(c), ldc);
     }
 
     /// <summary>
@@ -488,8 +488,18 @@ public static class Gemm
         }
     }
 
-    /// <summary>Floats <see cref="PackTransposedA"/> packs A into: one MC x KC block.</summary>
-    internal const int PackedALength = MC * KC;
+    /// <summary>Floats <see cref="PackTransposedA"/> packs A into: one MC x KC block, its micro-panels <see cref="PackedAPad"/> apart.</summary>
+    internal const int PackedALength = (MC * KC) + (MC / PackedRows * PackedAPad);
+
+    /// <summary>
+    /// Floats between the packed micro-panels of A, one cache line: unpadded, they lie 8 * KC floats (8 KiB) apart, so
+    /// <see cref="PackA"/>'s 16 stores per stored row (one per micro-panel) all fell in one L1 set, with the stored row
+    /// itself (dGates rows are 4 KiB multiples apart) in the same set: a 128 x 256 block packed at 10.5 GB/s in L2.
+    /// </summary>
+    private const int PackedAPad = 16;
+
+    /// <summary>Floats from one packed micro-panel of A to the next for a block of <paramref name="kc"/> k.</summary>
+    private static nint PackedAPanelStride(int kc) => ((nint)PackedRows * kc) + PackedAPad;
 
     /// <summary><paramref name="n"/> rounded up to whole panels of the widest width: packed sizes that hold for every width.</summary>
     internal static int RoundUpToPanel(int n) => (n + MaxPanelWidth - 1) / MaxPanelWidth * MaxPanelWidth;
@@ -693,14 +703,14 @@ public static class Gemm
             }
             else
             {
-                // Micro-panel b starts at b * 8 * kc; within it rows are 1 apart and k steps 8.
+                // Micro-panel b starts at b * PackedAPanelStride(kc); within it rows are 1 apart and k steps 8.
                 PackA(ref aBlock, aCol, mc, kc, ref packedA);
-                RunPanelsOnRowBlock(width, mc, n, kc, ref packedA, 1, PackedRows, (nint)PackedRows * kc, ref packed, beta, ref cBlock, ldc);
+                RunPanelsOnRowBlock(width, mc, n, kc, ref packedA, 1, PackedRows, PackedAPanelStride(kc), ref packed, beta, ref cBlock, ldc);
             }
         }
     }
 
-    // packedA: [ceil(mc / 8)][kc][8], element (i, p) at (i / 8) * kc * 8 + p * 8 + i % 8, from a transposed A (element
+    // packedA: [ceil(mc / 8)][kc][8], element (i, p) at (i / 8) * PackedAPanelStride(kc) + p * 8 + i % 8, from a transposed A (element
     // (i, p) at p * aCol + i); rows past mc are zero (the kernels are chosen by the rows left, so they are never
     // stored). Pure data movement: the products that read it are the ones that read A in place, so packing does not
     // change a bit.
@@ -714,7 +724,7 @@ public static class Gemm
         int whole = Vector256.IsHardwareAccelerated ? mc / PackedRows * PackedRows : 0;
         if (whole > 0)
         {
-            nint panelStride = (nint)PackedRows * kc;
+            nint panelStride = PackedAPanelStride(kc);
             for (nint p = 0; p < kc; p++)
             {
                 if (p + PackAheadRows < kc)
@@ -726,7 +736,8 @@ public static class Gemm
                 ref float dst = ref Unsafe.Add(ref packedA, p * PackedRows);
                 for (int r = 0; r < whole; r += PackedRows)
                 {
-                    Vector256.LoadUnsafe(ref row, (nuint)r).StoreUnsafe(ref Unsafe.Add(ref dst, (r / PackedRows) * panelStride));
+                    Vector256.LoadUnsafe(ref row, (nuint)r).StoreUnsafe(ref dst);
+                    dst = ref Unsafe.Add(ref dst, panelStride);
                 }
             }
         }
@@ -735,7 +746,7 @@ public static class Gemm
         {
             int rows = Math.Min(PackedRows, mc - r);
             ref float src = ref Unsafe.Add(ref a, r);
-            ref float dst = ref Unsafe.Add(ref packedA, (nint)r * kc);
+            ref float dst = ref Unsafe.Add(ref packedA, (r / PackedRows) * PackedAPanelStride(kc));
             for (nint p = 0; p < kc; p++)
             {
                 ref float column = ref Unsafe.Add(ref dst, p * PackedRows);
