@@ -710,10 +710,10 @@ public static class Gemm
         }
     }
 
-    // packedA: [ceil(mc / 8)][kc][8], element (i, p) at (i / 8) * PackedAPanelStride(kc) + p * 8 + i % 8, from a transposed A (element
-    // (i, p) at p * aCol + i); rows past mc are zero (the kernels are chosen by the rows left, so they are never
-    // stored). Pure data movement: the products that read it are the ones that read A in place, so packing does not
-    // change a bit.
+    // packedA: [ceil(mc / 8)][kc][8] with PackedAPad floats after each micro-panel, element (i, p) at (i / 8) *
+    // PackedAPanelStride(kc) + p * 8 + i % 8, from a transposed A (element (i, p) at p * aCol + i); rows past mc are
+    // zero (the kernels are chosen by the rows left, so they are never stored). Pure data movement: the products that
+    // read it are the ones that read A in place, so packing does not change a bit.
     private static void PackA(ref float a, nint aCol, int mc, int kc, ref float packedA)
     {
         // Whole micro-panels go stored row by stored row: one pass over each row of A (dGates for dW: 512 bytes of a
@@ -759,8 +759,8 @@ public static class Gemm
     }
 
     // Row i of A: block i / 8 at a + (i / 8) * blockStride, then (i % 8) * aRow; k steps aCol. In place, blockStride is
-    // 8 * aRow; for A packed by PackA it is 8 * kc with aRow = 1, aCol = 8 (never with the scalar path, which reads A in
-    // place).
+    // 8 * aRow; for A packed by PackA it is PackedAPanelStride(kc) with aRow = 1, aCol = 8 (never with the scalar path,
+    // which reads A in place).
     private static void RunPanelsOnRowBlock(VectorWidth width, int m, int n, int kc, ref float a, nint aRow, nint aCol, nint blockStride, ref float packed, float beta, ref float c, int ldc)
     {
         switch (width)
