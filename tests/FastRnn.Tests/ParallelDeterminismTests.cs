@@ -338,6 +338,37 @@ public class ParallelDeterminismTests(PoolFixture pools) : IClassFixture<PoolFix
         AssertBitwiseEqual(RunOn(c, pools.Get(3), useAllWorkers: true, window, out _), single);
     }
 
+    /// <summary>
+    /// The output may overlap the input (I = H, one array): the output is x itself (shift 0) or starts one step after it
+    /// (shift 1: each step's h_t lands on x_{t+1}, which the next forward step still has to read). The forward writes
+    /// each step's states to the output while they are in cache only when the two do not overlap. On one thread and on
+    /// two workers, for the all-rows and the per-step input products, both directions, ragged lengths.
+    /// </summary>
+    [Theory]
+    [InlineData(0, 3, false, 1, 1)]
+    [InlineData(0, 18, true, 2, 0)]
+    [InlineData(0, 17, false, 2, 1)]
+    [InlineData(1, 16, false, 1, 1)]
+    [InlineData(1, 5, true, 2, 1)]
+    [InlineData(2, 20, true, 1, 0)]
+    [InlineData(2, 20, false, 1, 1)]
+    [InlineData(2, 2, false, 2, 0)]
+    public void An_output_over_the_input_gives_the_results_of_separate_arrays(int cell, int B, bool reverse, int threads, int shift)
+    {
+        const int T = 7, H = 48;
+        var random = new Random((cell * 131) + B);
+        int[] lengths = Enumerable.Range(0, B).Select(b => b % 4 == 3 ? 0 : random.Next(1, T + 1)).ToArray();
+        lengths[0] = T;
+        RnnTestCase c = CaseFor(cell, new RnnShape(T, B, H, H), lengths, reverse, seed: B + cell);
+        WorkerPool? pool = threads == 1 ? null : pools.Get(threads);
+
+        FastResult separate = RunOn(c, pool, useAllWorkers: true, truncationWindow: 0, out _);
+        FastResult inPlace = RunOn(c, pool, useAllWorkers: true, truncationWindow: 0, out int workers, outputOverInputSteps: shift);
+        Assert.Equal(threads, workers);
+        AssertMatchesReference(separate, c.Reference());
+        AssertBitwiseEqual(inPlace, separate);
+    }
+
     /// <summary>Cell 0 LSTM, 1 GRU, else tanh Elman, with initial states and every gradient input, seeded by <paramref name="seed"/>.</summary>
     private static RnnTestCase CaseFor(int cell, RnnShape shape, int[] lengths, bool reverse, int seed) => cell switch
     {
@@ -349,7 +380,7 @@ public class ParallelDeterminismTests(PoolFixture pools) : IClassFixture<PoolFix
     /// <summary>Forward then backward on a fresh layer whose workspace uses <paramref name="pool"/>; reports how many workers the plan chose.</summary>
     private static FastResult RunOn(
         RnnTestCase c, WorkerPool? pool, bool useAllWorkers, int truncationWindow, out int workers, bool? useStepGates = null, int? groupBlocks = null,
-        int? workspaceBatch = null, bool holdAllGateGradients = false, Action<RecurrentWorkspace>? inspect = null)
+        int? workspaceBatch = null, bool holdAllGateGradients = false, Action<RecurrentWorkspace>? inspect = null, int? outputOverInputSteps = null)
     {
         (int T, int B, int I, int H) = c.Shape;
         RecurrentLayer layer = c.CreateLayer();
@@ -360,15 +391,21 @@ public class ParallelDeterminismTests(PoolFixture pools) : IClassFixture<PoolFix
         workers = ParallelSequenceDriver.PlanWorkers(workspace, layer.GateCount, B);
 
         // Outputs start as NaN: every element must be written, by exactly one worker.
-        float[] output = NaNs(T * B * H), hN = NaNs(B * H), cN = NaNs(B * H), dX = NaNs(T * B * I), dh0 = NaNs(B * H), dc0 = NaNs(B * H);
+        // With outputOverInputSteps = k (I = H) x and the output share one array, the output starting k steps after x.
+        int shift = outputOverInputSteps ?? 0;
+        float[] shared = new float[(T + shift) * B * I];
+        ToFloat(c.X).CopyTo(shared, 0);
+        Memory<float> x = shared.AsMemory(0, T * B * I);
+        Memory<float> output = outputOverInputSteps is null ? NaNs(T * B * H) : shared.AsMemory(shift * B * I, T * B * H);
+        float[] hN = NaNs(B * H), cN = NaNs(B * H), dX = NaNs(T * B * I), dh0 = NaNs(B * H), dc0 = NaNs(B * H);
         using (new WidthLimit(WidthFor(c)))
         {
-            Forward(layer, workspace, ToFloat(c.X), T, B, output, ToFloatOrEmpty(c.H0), ToFloatOrEmpty(c.C0), c.Lengths, hN, cN);
+            Forward(layer, workspace, x.Span, T, B, output.Span, ToFloatOrEmpty(c.H0), ToFloatOrEmpty(c.C0), c.Lengths, hN, cN);
             inspect?.Invoke(workspace);
             Backward(layer, workspace, ToFloat(c.DOutputs), dX, dh0, dc0, ToFloatOrEmpty(c.DhN), ToFloatOrEmpty(c.DcN), truncationWindow);
         }
 
-        return Collect(layer, output, hN, cN, dX, dh0, dc0, c.HasCell);
+        return Collect(layer, output.ToArray(), hN, cN, dX, dh0, dc0, c.HasCell);
     }
 
     private static float[] NaNs(int count)

@@ -165,13 +165,14 @@ internal static class SequenceDriver
         Span<float> packedW = ws.Segment(ws.PackedWeightOffset, Gemm.PackedLength(H, GH));
         Span<float> scratch = ws.Segment(ws.GemmScratchOffset, ws.GemmScratchLength);
 
-        // Gather the valid inputs in processing order: xPacked[rowStart[s] + j] = x[t, order[j]].
-        for (int s = 0; s < steps; s++)
+        // The valid inputs in processing order, xPacked[rowStart[s] + j] = x[t, order[j]]: here for the product over all
+        // rows, else each step's rows just before the step multiplies them (see ProjectsInputsPerStep).
+        bool projectPerStep = ProjectsInputsPerStep(B);
+        if (!projectPerStep)
         {
-            for (int j = 0; j < batchAt[s]; j++)
+            for (int s = 0; s < steps; s++)
             {
-                int t = TimeIndex(ws, reverse, s, j);
-                x.Slice(((t * B) + order[j]) * I, I).CopyTo(xPacked.Slice((rowStart[s] + j) * I, I));
+                GatherStepInputs(ws, reverse, x, xPacked, s);
             }
         }
 
@@ -184,7 +185,6 @@ internal static class SequenceDriver
             w.BiasIh.Slice(GH - H, H).CopyTo(bias.Slice(GH - H, H));
         }
 
-        bool projectPerStep = ProjectsInputsPerStep(B);
         Span<float> packedWih = projectPerStep ? ws.Segment(ws.PackedInputWeightOffset, Gemm.PackedLength(I, GH)) : default;
         if (projectPerStep)
         {
@@ -206,6 +206,7 @@ internal static class SequenceDriver
         Gemm.PackB(MatrixOp.Transpose, H, GH, w.WeightHh, H, packedW);
         Span<float> stepGates = UsesStepGates<TCell>(ws, B) ? ws.Segment(ws.StepGatesOffset, B * GH) : default;
         bool prefetchRows = PrefetchesStepRows<TCell>(ws);
+        bool scatterPerStep = !output.Overlaps(x);
         for (int s = 0; s < steps; s++)
         {
             int rows = batchAt[s];
@@ -220,7 +221,9 @@ internal static class SequenceDriver
             Span<float> product = stepGates.IsEmpty ? gatesS : stepGates[..(rows * GH)];
             if (projectPerStep)
             {
-                // [B_s, G*H] = x_t[B_s, I] * W_ih^T, written to L1/L2 just before the step reads it.
+                // [B_s, G*H] = x_t[B_s, I] * W_ih^T, written to L1/L2 just before the step reads it, from x rows
+                // gathered into L1/L2 just before.
+                GatherStepInputs(ws, reverse, x, xPacked, s);
                 Gemm.MultiplyPackedBlocks(rows, GH, I, xPacked.Slice(rowStart[s] * I, rows * I), I, packedWih, product, GH);
             }
 
@@ -252,17 +255,17 @@ internal static class SequenceDriver
                 C = cs.IsEmpty ? default : cs.Slice(row * H, rows * H),
             };
             cell.ForwardStep(step);
+            if (scatterPerStep)
+            {
+                ScatterStepStates(ws, reverse, hs, output, s, 0, H);
+            }
         }
 
-        // Scatter the states back to [T, B, H]; every padded position is written as 0.
-        for (int s = 0; s < steps; s++)
+        // The states back to [T, B, H] (each step's while in cache, unless the output overlaps the input, which every
+        // step must still read as it was); every padded position is written as 0.
+        for (int s = 0; s < steps && !scatterPerStep; s++)
         {
-            int slotRow = ws.StateSlotRow(s + 1);
-            for (int j = 0; j < batchAt[s]; j++)
-            {
-                int t = TimeIndex(ws, reverse, s, j);
-                hs.Slice((slotRow + j) * H, H).CopyTo(output.Slice(((t * B) + order[j]) * H, H));
-            }
+            ScatterStepStates(ws, reverse, hs, output, s, 0, H);
         }
 
         for (int t = 0; t < T; t++)
@@ -644,6 +647,33 @@ internal static class SequenceDriver
                     g.DX.Slice(((t * B) + order[j]) * I, I).Clear();
                 }
             }
+        }
+    }
+
+    /// <summary>Step <paramref name="s"/>'s rows of the inputs in processing order: xPacked[rowStart[s] + j] = x[t, order[j]], [B_s, I].</summary>
+    internal static void GatherStepInputs(RecurrentWorkspace ws, bool reverse, ReadOnlySpan<float> x, Span<float> xPacked, int s)
+    {
+        int I = ws.InputSize, B = ws.BatchSize, first = ws.RowStart[s];
+        int[] order = ws.Order;
+        for (int j = 0; j < ws.BatchAt[s]; j++)
+        {
+            int t = TimeIndex(ws, reverse, s, j);
+            x.Slice(((t * B) + order[j]) * I, I).CopyTo(xPacked.Slice((first + j) * I, I));
+        }
+    }
+
+    /// <summary>
+    /// Columns [<paramref name="u0"/>, <paramref name="u0"/> + <paramref name="units"/>) of step <paramref name="s"/>'s
+    /// states back to the caller's order: output[t, order[j]] = h slot s + 1, row j.
+    /// </summary>
+    internal static void ScatterStepStates(RecurrentWorkspace ws, bool reverse, ReadOnlySpan<float> slots, Span<float> output, int s, int u0, int units)
+    {
+        int H = ws.HiddenSize, B = ws.BatchSize, slotRow = ws.StateSlotRow(s + 1);
+        int[] order = ws.Order;
+        for (int j = 0; j < ws.BatchAt[s]; j++)
+        {
+            int t = TimeIndex(ws, reverse, s, j);
+            slots.Slice(((slotRow + j) * H) + u0, units).CopyTo(output.Slice((((t * B) + order[j]) * H) + u0, units));
         }
     }
 
