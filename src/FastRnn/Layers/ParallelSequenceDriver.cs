@@ -317,6 +317,9 @@ internal static unsafe class ParallelSequenceDriver
                     C = cs.IsEmpty ? default : cs.Slice(row * H, rows * H),
                 };
                 Cell.ForwardStep(step);
+
+                // Own columns of this step's states to the outputs while they are in cache (no one else writes them, and
+                // every x row was gathered in phase 1, so an output over the input is safe).
                 if (s + 1 < steps)
                 {
                     Pool.Arrive(worker);
@@ -325,21 +328,16 @@ internal static unsafe class ParallelSequenceDriver
                         ProjectStepInputs(ws, s + 1, xPacked, packedIh, inputSliceLength, SequenceDriver.StepGates<TCell>(ws, buffers, projectPerStep, s + 1), u0, units);
                     }
 
+                    SequenceDriver.ScatterStepStates(ws, Reverse, hs, output, s, u0, units);
                     Pool.Wait(worker);
                 }
-            }
-
-            // Phase 4: own columns of the outputs (no barrier: this worker wrote them). Padding gets 0.
-            for (int s = 0; s < steps; s++)
-            {
-                int slotRow = ws.StateSlotRow(s + 1);
-                for (int j = 0; j < batchAt[s]; j++)
+                else
                 {
-                    int t = TimeIndex(ws, Reverse, s, j);
-                    hs.Slice(((slotRow + j) * H) + u0, units).CopyTo(output.Slice((((t * B) + order[j]) * H) + u0, units));
+                    SequenceDriver.ScatterStepStates(ws, Reverse, hs, output, s, u0, units);
                 }
             }
 
+            // Phase 4: own columns of the outputs' padding get 0.
             for (int t = 0; t < T; t++)
             {
                 for (int j = batchAt[t]; j < B; j++)
