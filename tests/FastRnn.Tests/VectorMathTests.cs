@@ -10,7 +10,7 @@ public class VectorMathTests
 
     private static IEnumerable<float> Inputs()
     {
-        // Dense over the interesting range, through the tanh series/exp switch at 0.3, out to saturation and beyond.
+        // Dense over the interesting range, out to tanh's switch to sign(x) at |x| = 9, sigmoid's exp clamps and beyond.
         for (double x = -30; x <= 30; x += 1.0 / 4096)
         {
             yield return (float)x;
@@ -27,7 +27,7 @@ public class VectorMathTests
             }
         }
 
-        foreach (float special in (float[])[0f, -0f, 0.3f, -0.3f, 0.29999998f, 87.3f, -87.3f, 88.7f, 100f, -100f, float.MaxValue, float.MinValue, float.Epsilon])
+        foreach (float special in (float[])[0f, -0f, 0.3f, -0.3f, 0.29999998f, 8.999999f, 9f, 9.000001f, -9f, 87.3f, -87.3f, 88.7f, 100f, -100f, 1e19f, float.MaxValue, float.MinValue, float.Epsilon])
         {
             yield return special;
         }

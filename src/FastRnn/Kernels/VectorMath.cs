@@ -7,10 +7,15 @@
 // float and a low correction), e^r by its Taylor series to degree 7 (truncation < 5e-9 relative on |r| <= 0.347),
 // times 2^n built in the exponent field. Inputs are clamped to [-87.3, 88.7] so 2^n stays a normal float.
 // sigmoid(x) = 1 / (1 + exp(-x)): no cancellation, relative error ~1e-7.
-// tanh(x) = sign(x) (1 - 2 / (exp(2|x|) + 1)) for |x| >= 0.3; below, 1 - 2/(...) cancels, so the odd Taylor series to
-// x^9 is used (truncation < 2e-8 relative there).
+// tanh(x) = x P(x^2) / Q(x^2) for |x| <= 9, P and Q of degree 4 with P(0) = Q(0) = 1, and sign(x) beyond (1 - tanh 9 =
+// 3e-8). The coefficients are our own fit of tanh(sqrt y) / sqrt y on y in [0, 81] for least maximum relative error
+// (Lawson-reweighted linear least squares; docs/fit_tanh.py reproduces them): 2.1e-8 relative in exact arithmetic,
+// the rest is float rounding, and the worst case over VectorMathTests' inputs is 0.63 of the bound below. It replaced
+// sign(x) (1 - 2 / (exp(2|x|) + 1)) with a Taylor series under |x| = 0.3 (~32 vector operations against ~16): on a
+// Xeon (Sapphire Rapids class, AVX-512) 0.59 -> 0.29 ns per element over 32K floats in L1/L2.
 // Stated bound, enforced by VectorMathTests over a dense sweep: |error| <= 4e-7 * |f(x)| + 1e-9.
-// NaN inputs give NaN (restored explicitly: the clamps use the hardware min/max, which drop NaN).
+// NaN inputs give NaN (sigmoid: restored explicitly, since the clamps use the hardware min/max, which drop NaN; tanh:
+// a NaN fails the saturation test and goes through the rational, which keeps it).
 using System.Runtime.CompilerServices;
 
 namespace FastRnn.Kernels;
@@ -21,7 +26,13 @@ internal static class VectorMath
     private const float Ln2High = 0.693145751953125f; // 13 significant bits: n * Ln2High is exact for |n| < 2^11
     private const float Ln2Low = 1.42860682030941723e-6f;
     private const float ExpMin = -87.3f, ExpMax = 88.7f;
-    private const float TanhSeriesLimit = 0.3f;
+
+    /// <summary>From this |x| on tanh x is sign(x): 1 - tanh 9 = 3.0e-8, below the bound's 4e-7.</summary>
+    private const float TanhSaturation = 9f;
+
+    // tanh x = x P(x^2) / Q(x^2) on |x| <= 9 (see the header), coefficients of y^0..y^4.
+    private const float TanhP1 = 0.1338101476430893f, TanhP2 = 0.003495573066174984f, TanhP3 = 2.0608740669558756e-05f, TanhP4 = 1.3354049421820946e-08f;
+    private const float TanhQ1 = 0.46714329719543457f, TanhQ2 = 0.025876931846141815f, TanhQ3 = 0.0003285605926066637f, TanhQ4 = 7.776335451126215e-07f;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static TVector Exp<TOps, TVector>(TVector x)
@@ -61,19 +72,18 @@ internal static class VectorMath
         where TVector : struct
     {
         TVector one = TOps.Broadcast(1f);
-        TVector ax = TOps.Abs(x);
-        TVector e = Exp<TOps, TVector>(TOps.Add(ax, ax));
-        TVector large = TOps.Subtract(one, TOps.Divide(TOps.Broadcast(2f), TOps.Add(e, one)));
+        TVector y = TOps.Multiply(x, x);
+        TVector p = TOps.MultiplyAdd(TOps.Broadcast(TanhP4), y, TOps.Broadcast(TanhP3));
+        p = TOps.MultiplyAdd(p, y, TOps.Broadcast(TanhP2));
+        p = TOps.MultiplyAdd(p, y, TOps.Broadcast(TanhP1));
+        p = TOps.MultiplyAdd(p, y, one);
+        TVector q = TOps.MultiplyAdd(TOps.Broadcast(TanhQ4), y, TOps.Broadcast(TanhQ3));
+        q = TOps.MultiplyAdd(q, y, TOps.Broadcast(TanhQ2));
+        q = TOps.MultiplyAdd(q, y, TOps.Broadcast(TanhQ1));
+        q = TOps.MultiplyAdd(q, y, one);
+        TVector r = TOps.Divide(TOps.Multiply(x, p), q);
 
-        // tanh x = x - x^3/3 + 2x^5/15 - 17x^7/315 + 62x^9/2835
-        TVector x2 = TOps.Multiply(x, x);
-        TVector p = TOps.Broadcast(62f / 2835f);
-        p = TOps.MultiplyAdd(p, x2, TOps.Broadcast(-17f / 315f));
-        p = TOps.MultiplyAdd(p, x2, TOps.Broadcast(2f / 15f));
-        p = TOps.MultiplyAdd(p, x2, TOps.Broadcast(-1f / 3f));
-        TVector small = TOps.MultiplyAdd(TOps.Multiply(p, x2), x, x);
-
-        TVector y = TOps.Select(TOps.LessThan(ax, TOps.Broadcast(TanhSeriesLimit)), small, TOps.CopySign(large, x));
-        return TOps.Select(TOps.IsNotNaN(x), y, x);
+        // Past the saturation point (where y may overflow and r be NaN) the sign; 9 < NaN is false, so NaN stays r = NaN.
+        return TOps.Select(TOps.LessThan(TOps.Broadcast(TanhSaturation), TOps.Abs(x)), TOps.CopySign(one, x), r);
     }
 }
