@@ -12,7 +12,7 @@
 // (Lawson-reweighted linear least squares; docs/fit_tanh.py reproduces them): 2.1e-8 relative in exact arithmetic,
 // the rest is float rounding, and the worst case over VectorMathTests' inputs is 0.63 of the bound below. It replaced
 // sign(x) (1 - 2 / (exp(2|x|) + 1)) with a Taylor series under |x| = 0.3 (~32 vector operations against ~16): on a
-// Xeon (Sapphire Rapids class, AVX-512) 0.59 -> 0.29 ns per element over 32K floats in L1/L2.
+// Xeon (Emerald Rapids, AVX-512) 0.59 -> 0.29 ns per element over 32K floats in L1/L2.
 // Stated bound, enforced by VectorMathTests over a dense sweep: |error| <= 4e-7 * |f(x)| + 1e-9.
 // NaN inputs give NaN (sigmoid: restored explicitly, since the clamps use the hardware min/max, which drop NaN; tanh:
 // a NaN fails the saturation test and goes through the rational, which keeps it).
