@@ -65,8 +65,8 @@ internal static unsafe class ParallelSequenceDriver
     /// once, right after the barrier, when they are at most <see cref="SharedRowsPrefetchMaxBytes"/>: the kernel then
     /// finds them in L1 instead of missing a line at a time, each miss a transfer from another core's cache as its
     /// broadcasts reach it. On the Xeon (Emerald Rapids, 2 workers), 2-thread training step, best per process over 3
-    /// alternating rounds: (64, 16, 64, 128) Elman 0.975-0.995 -> 0.913-0.932 ms, GRU 2.815-2.849 -> 2.710-2.734 ms,
-    /// (1024, 16, 128, 128) Elman 21.4-22.5 -> 20.1-21.8 ms. Larger blocks stream through the hardware prefetchers
+    /// alternating rounds: (64, 16, 64, 128) Elman 0.975-0.995 -> 0.913-0.932 ms, GRU 2.82-2.91 -> 2.67-2.84 ms,
+    /// (1024, 16, 128, 128) Elman 21.4-22.5 -> 20.1-21.8 ms, GRU 58.3-61.4 -> 56.3-58.3 ms; the LSTM within its spread. Larger blocks stream through the hardware prefetchers
     /// while the kernel runs, and asking for them too ((512, 64, 256, 512) LSTM: 512 KiB of gate gradients per step,
     /// into L2) measured no gain (1144-1172 ms without, 1176-1183 with). A hint only: no value changes.
     /// </summary>
@@ -315,12 +315,8 @@ internal static unsafe class ParallelSequenceDriver
                 Span<float> gatesS = SequenceDriver.StepGates<TCell>(ws, buffers, projectPerStep, s);
 
                 // [B_s, own columns of each gate] (+)= h_{t-1}[B_s, H] * W_hh^T[H, own columns]; the other workers'
-                // columns of h_{t-1} were written in their cores' caches during the last step.
-                if (s > 0)
-                {
-                    PrefetchSharedRows(hPrev);
-                }
-
+                // columns of h_{t-1} (of h0 too, gathered column by column in phase 1) are in their cores' caches.
+                PrefetchSharedRows(hPrev);
                 Span<float> product = separate ? projection[..(rows * GH)] : gatesS;
                 for (int g = 0; g < TCell.GateCount; g++)
                 {
