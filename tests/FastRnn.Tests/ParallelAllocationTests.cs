@@ -12,10 +12,11 @@ public class ParallelAllocationTests
     private const int T = 9, B = 5, I = 6, C = 4;
 
     [Theory]
-    [InlineData(false, 40)]
-    [InlineData(true, 40)]
-    [InlineData(false, 128)]
-    public void Lstm_gru_and_elman_training_steps_on_two_workers_allocate_nothing(bool reverse, int H)
+    [InlineData(false, 40, false)]
+    [InlineData(true, 40, false)]
+    [InlineData(false, 128, false)]
+    [InlineData(true, 40, true)]
+    public void Lstm_gru_and_elman_training_steps_on_two_workers_allocate_nothing(bool reverse, int H, bool forwardBySequences)
     {
         using var pool = new WorkerPool(2);
         var store = new ParameterStore();
@@ -31,6 +32,12 @@ public class ParallelAllocationTests
         Assert.Equal(2, ParallelSequenceDriver.PlanWorkers(lstmWorkspace, 4, B));
         Assert.Equal(2, ParallelSequenceDriver.PlanWorkers(gruWorkspace, 3, B));
         Assert.Equal(2, ParallelSequenceDriver.PlanWorkers(elmanWorkspace, 1, B));
+        if (forwardBySequences)
+        {
+            // The forward split by sequences instead (the backward still by hidden units).
+            lstmWorkspace.SplitForwardBySequences = gruWorkspace.SplitForwardBySequences = elmanWorkspace.SplitForwardBySequences = true;
+            Assert.Equal(2, ParallelSequenceDriver.PlanRowWorkers(lstmWorkspace, 4, B));
+        }
 
         var random = new Random(5);
         float[] x = AllocationTests.RandomValues(random, T * B * I), h0 = AllocationTests.RandomValues(random, B * H), c0 = AllocationTests.RandomValues(random, B * H);

@@ -65,6 +65,45 @@ public class ParallelDeterminismTests(PoolFixture pools) : IClassFixture<PoolFix
         AssertSameOnEveryWorkerCount(CaseFor(rng.Next(3), new RnnShape(T, B, I, H), lengths, rng.Next(2) == 1, seed));
     }
 
+    /// <summary>
+    /// The forward split by sequences (each worker runs its own sorted sequences through every step, with no barrier):
+    /// random cells and shapes, B in 1..24 with zero and ragged lengths (so shares of 1 to 24 rows, edge tiles of any
+    /// height), both directions, the cached step block on, off or by rule, on 2..4 workers against one thread.
+    /// </summary>
+    [Property(MaxTest = 40)]
+    public void The_forward_split_by_sequences_is_bitwise_identical_on_1_to_4_workers(int seed)
+    {
+        var rng = new Random(seed);
+        int T = rng.Next(1, 8), B = rng.Next(1, 25), I = rng.Next(1, 41), H = rng.Next(1, 81);
+        int[] lengths = Enumerable.Range(0, B).Select(_ => rng.Next(4) switch { 0 => 0, 1 => rng.Next(1, T + 1), _ => T }).ToArray();
+        RnnTestCase c = CaseFor(rng.Next(3), new RnnShape(T, B, I, H), lengths, rng.Next(2) == 1, seed);
+        bool? stepGates = rng.Next(3) switch { 0 => null, 1 => true, _ => false };
+        FastResult single = RunOn(c, null, useAllWorkers: false, truncationWindow: 0, out _, useStepGates: stepGates);
+        for (int threads = 2; threads <= 4; threads++)
+        {
+            int expected = B < 2 ? 1 : Math.Min(threads, B);
+            FastResult parallel = RunOn(
+                c, pools.Get(threads), useAllWorkers: false, truncationWindow: 0, out _, useStepGates: stepGates, splitBySequences: true,
+                inspect: ws => Assert.Equal(expected, ParallelSequenceDriver.PlanRowWorkers(ws, ws.GateCount, B)));
+            AssertBitwiseEqual(parallel, single);
+        }
+    }
+
+    /// <summary>The default plan splits the forward by sequences from 8 per worker while W_ih and W_hh are small, else not.</summary>
+    [Theory]
+    [InlineData(16, 64, 128, 1, 2)]
+    [InlineData(16, 128, 128, 4, 2)]
+    [InlineData(15, 64, 128, 1, 1)]
+    [InlineData(64, 256, 512, 1, 1)]
+    [InlineData(32, 128, 256, 4, 1)]
+    [InlineData(32, 128, 256, 1, 2)]
+    [InlineData(32, 128, 256, 3, 2)]
+    public void The_default_plan_splits_the_forward_by_sequences_for_small_weights(int B, int I, int H, int gates, int expected)
+    {
+        var workspace = new RecurrentWorkspace(4, B, I, H, gates) { Pool = pools.Get(2) };
+        Assert.Equal(expected, ParallelSequenceDriver.PlanRowWorkers(workspace, gates, B));
+    }
+
     /// <summary>Shapes the default plan itself splits (no test hook): H a multiple of 32 and not, B = 1, long enough T.</summary>
     [Theory]
     [InlineData(0, 12, 8, 24, 128, false)]
@@ -380,13 +419,15 @@ public class ParallelDeterminismTests(PoolFixture pools) : IClassFixture<PoolFix
     /// <summary>Forward then backward on a fresh layer whose workspace uses <paramref name="pool"/>; reports how many workers the plan chose.</summary>
     private static FastResult RunOn(
         RnnTestCase c, WorkerPool? pool, bool useAllWorkers, int truncationWindow, out int workers, bool? useStepGates = null, int? groupBlocks = null,
-        int? workspaceBatch = null, bool holdAllGateGradients = false, Action<RecurrentWorkspace>? inspect = null, int? outputOverInputSteps = null)
+        int? workspaceBatch = null, bool holdAllGateGradients = false, Action<RecurrentWorkspace>? inspect = null, int? outputOverInputSteps = null,
+        bool? splitBySequences = null)
     {
         (int T, int B, int I, int H) = c.Shape;
         RecurrentLayer layer = c.CreateLayer();
         var workspace = new RecurrentWorkspace(T, workspaceBatch ?? B, I, H, layer.GateCount, holdAllGateGradients) { Pool = pool };
         workspace.UseAllWorkers = useAllWorkers;
         workspace.UseStepGates = useStepGates;
+        workspace.SplitForwardBySequences = splitBySequences;
         workspace.WeightGradientGroupBlocks = groupBlocks;
         workers = ParallelSequenceDriver.PlanWorkers(workspace, layer.GateCount, B);
 

@@ -61,6 +61,110 @@ internal static unsafe class ParallelSequenceDriver
     }
 
     /// <summary>
+    /// How many workers run the forward time loop split by sequences (<see cref="ForwardRows"/>); 1 means it is not split
+    /// that way. A forward step never mixes rows, so each worker runs its own sequences through all T steps with no
+    /// barrier at all, against the whole packed W_ih and W_hh, which each core then keeps in its own L2. The split by
+    /// hidden units meets at a barrier every step and each worker reads the h rows the others wrote from their caches:
+    /// at (64, 16, 64, 128) that costs about as much as a step's products, and its Elman forward ran 1.12x faster on 2
+    /// threads than on 1 (docs/threading.md). Used from <see cref="MinRowsPerWorker"/> rows per worker (an 8-row
+    /// register block each) while both weights fit <see cref="RowSplitMaxWeightBytes"/>.
+    /// </summary>
+    internal static int PlanRowWorkers(RecurrentWorkspace ws, int gateCount, int batch)
+    {
+        WorkerPool? pool = ws.Pool;
+        if (pool is null || pool.DegreeOfParallelism == 1 || batch < 2)
+        {
+            return 1;
+        }
+
+        if (ws.SplitForwardBySequences is bool forced)
+        {
+            return forced ? Math.Min(pool.DegreeOfParallelism, batch) : 1;
+        }
+
+        long weightBytes = (long)(ws.InputSize + ws.HiddenSize) * gateCount * ws.HiddenSize * sizeof(float);
+        if (ws.UseAllWorkers || !SequenceDriver.ProjectsInputsPerStep(batch) || weightBytes > RowSplitMaxWeightBytes)
+        {
+            return 1;
+        }
+
+        return Math.Min(pool.DegreeOfParallelism, batch / MinRowsPerWorker);
+    }
+
+    /// <summary>Sequences per worker at least for <see cref="PlanRowWorkers"/>: one register block of the GEMM.</summary>
+    internal const int MinRowsPerWorker = 8;
+
+    /// <summary>
+    /// Bytes of W_ih and W_hh up to which <see cref="PlanRowWorkers"/> splits by sequences: 5/8 of this Xeon's 2 MiB L2,
+    /// room left for the step's rows. 2-thread training step at (256, 32, 128, 256), best per process, 2 alternating
+    /// rounds: the GRU (1.13 MiB) 65.3-66.3 ms by units, 63.3-63.6 by sequences; the LSTM (1.5 MiB) 79.4-79.7 by units,
+    /// 79.9-81.9 by sequences.
+    /// </summary>
+    internal const long RowSplitMaxWeightBytes = 1280L * 1024;
+
+    /// <summary>
+    /// Runs <see cref="SequenceDriver.ForwardSteps"/> on <paramref name="workers"/> workers, each over a share of the
+    /// sorted sequences with about as many valid steps as the others'. The caller has prepared the workspace (packed
+    /// weights, bias, slot 0) and finishes after (padding, final states).
+    /// </summary>
+    internal static void ForwardRows<TCell>(TCell cell, RecurrentWorkspace ws, bool reverse, ReadOnlySpan<float> biasHh, ReadOnlySpan<float> x, int T, int B, Span<float> output, int workers)
+        where TCell : struct, IRecurrentCell
+    {
+        var work = ws.ParallelForwardRows as ForwardRowsWork<TCell>;
+        if (work is null)
+        {
+            work = new ForwardRowsWork<TCell>();
+            ws.ParallelForwardRows = work;
+        }
+
+        fixed (float* px = x, pOutput = output, pBiasHh = biasHh)
+        {
+            work.Pool = ws.Pool!;
+            work.Workspace = ws;
+            work.Cell = cell;
+            work.Reverse = reverse;
+            work.Workers = workers;
+            work.X = px;
+            work.XLength = T * B * ws.InputSize;
+            work.Output = pOutput;
+            work.OutputLength = T * B * ws.HiddenSize;
+            work.BiasHh = pBiasHh;
+            try
+            {
+                work.Pool.Run(work, workers);
+            }
+            finally
+            {
+                work.Release();
+            }
+        }
+    }
+
+    /// <summary>
+    /// Worker <paramref name="worker"/>'s sorted positions [j0, j1): the shares cut the running sum of the sorted
+    /// lengths (each share's valid steps) as evenly as whole sequences allow. Depends on the lengths only.
+    /// </summary>
+    internal static (int Start, int End) SequenceShare(RecurrentWorkspace ws, int worker, int workers)
+    {
+        int B = ws.BatchSize;
+        long total = ws.TotalRows;
+        return (Cut(ws, B, total * worker / workers), worker + 1 == workers ? B : Cut(ws, B, total * (worker + 1) / workers));
+
+        // The first position whose preceding sequences hold at least `target` rows.
+        static int Cut(RecurrentWorkspace ws, int B, long target)
+        {
+            long sum = 0;
+            int j = 0;
+            while (j < B && sum < target)
+            {
+                sum += ws.SortedLengths[j++];
+            }
+
+            return j;
+        }
+    }
+
+    /// <summary>
     /// Asks for all of a step's rows that other workers wrote (h_{t-1} forward, the gate gradients backward) in L1 at
     /// once, right after the barrier, when they are at most <see cref="SharedRowsPrefetchMaxBytes"/>: the kernel then
     /// finds them in L1 instead of missing a line at a time, each miss a transfer from another core's cache as its
@@ -384,6 +488,35 @@ internal static unsafe class ParallelSequenceDriver
             for (int g = 0; g < TCell.GateCount; g++)
             {
                 Gemm.MultiplyPackedBlocks(rows, units, I, xS, I, packedIh.Slice(g * inputSliceLength, inputSliceLength), gatesS[((g * H) + u0)..], GH);
+            }
+        }
+    }
+
+    /// <summary>The sequence-split forward's shared state; fields are set by the caller before each run.</summary>
+    private sealed class ForwardRowsWork<TCell> : IParallelWork
+        where TCell : struct, IRecurrentCell
+    {
+        public WorkerPool Pool = null!;
+        public RecurrentWorkspace Workspace = null!;
+        public TCell Cell;
+        public bool Reverse;
+        public int Workers, XLength, OutputLength;
+        public float* X, Output, BiasHh;
+
+        public void Release()
+        {
+            X = Output = BiasHh = null;
+            Workspace = null!;
+        }
+
+        public void Execute(int worker)
+        {
+            RecurrentWorkspace ws = Workspace;
+            (int j0, int j1) = SequenceShare(ws, worker, Workers);
+            if (j0 < j1)
+            {
+                int GH = TCell.GateCount * ws.HiddenSize;
+                SequenceDriver.ForwardSteps(Cell, ws, Reverse, View(BiasHh, GH), View(X, XLength), View(Output, OutputLength), true, j0, j1);
             }
         }
     }

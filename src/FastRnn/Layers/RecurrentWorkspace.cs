@@ -224,6 +224,12 @@ public sealed class RecurrentWorkspace
     /// <summary>Test hook: use every worker the hidden size allows (one per 16 units), ignoring the step-size rule.</summary>
     internal bool UseAllWorkers { get; set; }
 
+    /// <summary>
+    /// Test hook: force the forward time loop split by sequences (ParallelSequenceDriver.PlanRowWorkers) on, with one
+    /// worker per sequence up to the pool's size, or off (null: the shape rule).
+    /// </summary>
+    internal bool? SplitForwardBySequences { get; set; }
+
     /// <summary>Test hook: force the cached step block of the forward pass on or off (null: the size rule of SequenceDriver.UsesStepGates).</summary>
     internal bool? UseStepGates { get; set; }
 
@@ -234,6 +240,8 @@ public sealed class RecurrentWorkspace
     internal object? ParallelForward { get; set; }
 
     internal object? ParallelBackward { get; set; }
+
+    internal object? ParallelForwardRows { get; set; }
 
     // What the last forward pass recorded, for its backward.
     internal RecurrentLayer? Owner { get; private set; }

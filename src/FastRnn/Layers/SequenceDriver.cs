@@ -149,7 +149,12 @@ internal static class SequenceDriver
     internal static void Forward<TCell>(TCell cell, RecurrentWorkspace ws, bool reverse, in LayerWeights w, ReadOnlySpan<float> x, int T, int B, Span<float> output, in SequenceStates states)
         where TCell : struct, IRecurrentCell
     {
-        int workers = ParallelSequenceDriver.PlanWorkers(ws, TCell.GateCount, B);
+        // The time loop split by sequences (ParallelSequenceDriver.PlanRowWorkers) runs after this thread's set-up below;
+        // the split by hidden units does everything on its workers. With an output over the input, the states go out
+        // after the loop (below), which only one thread's loop allows.
+        bool scatterPerStep = !output.Overlaps(x);
+        int rowWorkers = scatterPerStep ? ParallelSequenceDriver.PlanRowWorkers(ws, TCell.GateCount, B) : 1;
+        int workers = rowWorkers > 1 ? 1 : ParallelSequenceDriver.PlanWorkers(ws, TCell.GateCount, B);
         if (workers > 1)
         {
             ParallelSequenceDriver.Forward(cell, ws, reverse, w, x, T, B, output, states, workers);
@@ -158,10 +163,9 @@ internal static class SequenceDriver
 
         int I = ws.InputSize, H = ws.HiddenSize, GH = TCell.GateCount * H;
         int steps = ws.Steps, N = ws.TotalRows;
-        int[] order = ws.Order, batchAt = ws.BatchAt, rowStart = ws.RowStart;
+        int[] order = ws.Order, batchAt = ws.BatchAt;
         var buffers = PassBuffers.Of<TCell>(ws);
-        Span<float> xPacked = buffers.XPacked, gates = buffers.Gates, hs = buffers.States, cs = buffers.Cells, saved = buffers.Saved;
-        Span<float> projection = TCell.HasSeparateRecurrentProjection ? ws.Segment(ws.ProjectionOffset, B * GH) : default;
+        Span<float> xPacked = buffers.XPacked, gates = buffers.Gates, hs = buffers.States, cs = buffers.Cells;
         Span<float> packedW = ws.Segment(ws.PackedWeightOffset, Gemm.PackedLength(H, GH));
         Span<float> scratch = ws.Segment(ws.GemmScratchOffset, ws.GemmScratchLength);
 
@@ -204,61 +208,13 @@ internal static class SequenceDriver
 
         // W_hh^T [H, G*H] is packed once and reused by every step.
         Gemm.PackB(MatrixOp.Transpose, H, GH, w.WeightHh, H, packedW);
-        Span<float> stepGates = UsesStepGates<TCell>(ws, B) ? ws.Segment(ws.StepGatesOffset, B * GH) : default;
-        bool prefetchRows = PrefetchesStepRows<TCell>(ws);
-        bool scatterPerStep = !output.Overlaps(x);
-        for (int s = 0; s < steps; s++)
+        if (rowWorkers > 1)
         {
-            int rows = batchAt[s];
-            int prevRow = ws.StateSlotRow(s), row = ws.StateSlotRow(s + 1);
-            if (prefetchRows && s + 1 < steps)
-            {
-                PrefetchForwardStep<TCell>(ws, buffers, projectPerStep, s + 1);
-            }
-
-            ReadOnlySpan<float> hPrev = hs.Slice(prevRow * H, rows * H);
-            Span<float> gatesS = StepGates<TCell>(ws, buffers, projectPerStep, s);
-            Span<float> product = stepGates.IsEmpty ? gatesS : stepGates[..(rows * GH)];
-            if (projectPerStep)
-            {
-                // [B_s, G*H] = x_t[B_s, I] * W_ih^T, written to L1/L2 just before the step reads it, from x rows
-                // gathered into L1/L2 just before.
-                GatherStepInputs(ws, reverse, x, xPacked, s);
-                Gemm.MultiplyPackedBlocks(rows, GH, I, xPacked.Slice(rowStart[s] * I, rows * I), I, packedWih, product, GH);
-            }
-
-            // [B_s, G*H] (+)= h_{t-1}[B_s, H] * W_hh^T, then the cell's pointwise step.
-            if (TCell.HasSeparateRecurrentProjection)
-            {
-                Gemm.MultiplyPackedCore(MatrixOp.None, rows, GH, H, hPrev, H, packedW, 0f, projection, GH);
-            }
-            else
-            {
-                Gemm.MultiplyPackedCore(MatrixOp.None, rows, GH, H, hPrev, H, packedW, 1f, product, GH);
-            }
-
-            var step = new ForwardStep
-            {
-                Rows = rows,
-                Hidden = H,
-                UnitStart = 0,
-                UnitEnd = H,
-                Gates = gatesS,
-                PreActivations = stepGates.IsEmpty ? default : product,
-                Bias = bias,
-                RecurrentProjection = projection.IsEmpty ? default : projection[..(rows * GH)],
-                RecurrentBias = w.BiasHh,
-                Saved = saved.IsEmpty ? default : saved.Slice(rowStart[s] * H, rows * H),
-                HPrev = hPrev,
-                H = hs.Slice(row * H, rows * H),
-                CPrev = cs.IsEmpty ? default : cs.Slice(prevRow * H, rows * H),
-                C = cs.IsEmpty ? default : cs.Slice(row * H, rows * H),
-            };
-            cell.ForwardStep(step);
-            if (scatterPerStep)
-            {
-                ScatterStepStates(ws, reverse, hs, output, s, 0, H);
-            }
+            ParallelSequenceDriver.ForwardRows(cell, ws, reverse, w.BiasHh, x, T, B, output, rowWorkers);
+        }
+        else
+        {
+            ForwardSteps(cell, ws, reverse, w.BiasHh, x, output, scatterPerStep, 0, B);
         }
 
         // The states back to [T, B, H] (each step's while in cache, unless the output overlaps the input, which every
@@ -280,6 +236,85 @@ internal static class SequenceDriver
         if (TCell.HasCellState)
         {
             ScatterFinalStates(ws, cs, states.CN);
+        }
+    }
+
+    /// <summary>
+    /// The forward time loop over sorted batch positions [<paramref name="j0"/>, <paramref name="j1"/>): all of them on
+    /// one thread, a worker's share when ParallelSequenceDriver.ForwardRows splits the batch. The rows of one sequence
+    /// never depend on another's, and the GEMMs give each row the same bits whatever rows share its tile, so any split
+    /// gives the one-thread results. Reads what Forward prepared: the packed weights, the folded bias, slot 0.
+    /// </summary>
+    internal static void ForwardSteps<TCell>(TCell cell, RecurrentWorkspace ws, bool reverse, ReadOnlySpan<float> biasHh, ReadOnlySpan<float> x, Span<float> output, bool scatterPerStep, int j0, int j1)
+        where TCell : struct, IRecurrentCell
+    {
+        int I = ws.InputSize, H = ws.HiddenSize, GH = TCell.GateCount * H, B = ws.BatchSize;
+        int steps = ws.Steps;
+        int[] batchAt = ws.BatchAt, rowStart = ws.RowStart;
+        var buffers = PassBuffers.Of<TCell>(ws);
+        Span<float> xPacked = buffers.XPacked, hs = buffers.States, cs = buffers.Cells, saved = buffers.Saved;
+        Span<float> projection = TCell.HasSeparateRecurrentProjection ? ws.Segment(ws.ProjectionOffset, B * GH) : default;
+        ReadOnlySpan<float> packedW = ws.Segment(ws.PackedWeightOffset, Gemm.PackedLength(H, GH));
+        ReadOnlySpan<float> bias = ws.Segment(ws.BiasOffset, GH);
+        bool projectPerStep = ProjectsInputsPerStep(B);
+        ReadOnlySpan<float> packedWih = projectPerStep ? ws.Segment(ws.PackedInputWeightOffset, Gemm.PackedLength(I, GH)) : default;
+        Span<float> stepGates = UsesStepGates<TCell>(ws, B) ? ws.Segment(ws.StepGatesOffset, B * GH) : default;
+        bool prefetchRows = PrefetchesStepRows<TCell>(ws);
+
+        // Sorted longest first: once step s has no active row from j0 on, no later step has.
+        for (int s = 0; s < steps && batchAt[s] > j0; s++)
+        {
+            int rows = Math.Min(batchAt[s], j1) - j0;
+            int prevRow = ws.StateSlotRow(s) + j0, row = ws.StateSlotRow(s + 1) + j0, packedRow = rowStart[s] + j0;
+            if (prefetchRows && s + 1 < steps)
+            {
+                PrefetchForwardStep<TCell>(ws, buffers, projectPerStep, s + 1, j0, j1);
+            }
+
+            ReadOnlySpan<float> hPrev = hs.Slice(prevRow * H, rows * H);
+            Span<float> gatesS = StepGates<TCell>(ws, buffers, projectPerStep, s).Slice(j0 * GH, rows * GH);
+            Span<float> product = stepGates.IsEmpty ? gatesS : stepGates.Slice(j0 * GH, rows * GH);
+            if (projectPerStep)
+            {
+                // [B_s, G*H] = x_t[B_s, I] * W_ih^T, written to L1/L2 just before the step reads it, from x rows
+                // gathered into L1/L2 just before.
+                GatherStepInputs(ws, reverse, x, xPacked, s, j0, j1);
+                Gemm.MultiplyPackedBlocks(rows, GH, I, xPacked.Slice(packedRow * I, rows * I), I, packedWih, product, GH);
+            }
+
+            // [B_s, G*H] (+)= h_{t-1}[B_s, H] * W_hh^T, then the cell's pointwise step.
+            Span<float> recurrent = projection.IsEmpty ? default : projection.Slice(j0 * GH, rows * GH);
+            if (TCell.HasSeparateRecurrentProjection)
+            {
+                Gemm.MultiplyPackedCore(MatrixOp.None, rows, GH, H, hPrev, H, packedW, 0f, recurrent, GH);
+            }
+            else
+            {
+                Gemm.MultiplyPackedCore(MatrixOp.None, rows, GH, H, hPrev, H, packedW, 1f, product, GH);
+            }
+
+            var step = new ForwardStep
+            {
+                Rows = rows,
+                Hidden = H,
+                UnitStart = 0,
+                UnitEnd = H,
+                Gates = gatesS,
+                PreActivations = stepGates.IsEmpty ? default : product,
+                Bias = bias,
+                RecurrentProjection = recurrent,
+                RecurrentBias = biasHh,
+                Saved = saved.IsEmpty ? default : saved.Slice(packedRow * H, rows * H),
+                HPrev = hPrev,
+                H = hs.Slice(row * H, rows * H),
+                CPrev = cs.IsEmpty ? default : cs.Slice(prevRow * H, rows * H),
+                C = cs.IsEmpty ? default : cs.Slice(row * H, rows * H),
+            };
+            cell.ForwardStep(step);
+            if (scatterPerStep)
+            {
+                ScatterStepStates(ws, reverse, hs, output, s, 0, H, j0, j1);
+            }
         }
     }
 
@@ -315,10 +350,15 @@ internal static class SequenceDriver
     /// DRAM, and without the hint every step waited on them: (1024, 16, 128, 128) Elman, time loop 12.1-12.9 -> 11.4-11.8 ms.
     /// The gate rows are left out: asking for the LSTM's 32 KiB per step made its forward ~2% slower.
     /// </summary>
-    private static void PrefetchForwardStep<TCell>(RecurrentWorkspace ws, in PassBuffers buffers, bool projectPerStep, int s)
+    private static void PrefetchForwardStep<TCell>(RecurrentWorkspace ws, in PassBuffers buffers, bool projectPerStep, int s, int j0, int j1)
         where TCell : struct, IRecurrentCell
     {
-        int I = ws.InputSize, H = ws.HiddenSize, rows = ws.BatchAt[s], row = ws.StateSlotRow(s + 1), rowStart = ws.RowStart[s];
+        int I = ws.InputSize, H = ws.HiddenSize, rows = Math.Min(ws.BatchAt[s], j1) - j0, row = ws.StateSlotRow(s + 1) + j0, rowStart = ws.RowStart[s] + j0;
+        if (rows <= 0)
+        {
+            return;
+        }
+
         if (projectPerStep)
         {
             Prefetch.ToL2(buffers.XPacked.Slice(rowStart * I, rows * I));
@@ -650,12 +690,15 @@ internal static class SequenceDriver
         }
     }
 
-    /// <summary>Step <paramref name="s"/>'s rows of the inputs in processing order: xPacked[rowStart[s] + j] = x[t, order[j]], [B_s, I].</summary>
-    internal static void GatherStepInputs(RecurrentWorkspace ws, bool reverse, ReadOnlySpan<float> x, Span<float> xPacked, int s)
+    /// <summary>
+    /// Step <paramref name="s"/>'s rows of the inputs in processing order: xPacked[rowStart[s] + j] = x[t, order[j]],
+    /// [B_s, I]; the active ones of sorted positions [<paramref name="j0"/>, <paramref name="j1"/>) only, when given.
+    /// </summary>
+    internal static void GatherStepInputs(RecurrentWorkspace ws, bool reverse, ReadOnlySpan<float> x, Span<float> xPacked, int s, int j0 = 0, int j1 = int.MaxValue)
     {
         int I = ws.InputSize, B = ws.BatchSize, first = ws.RowStart[s];
         int[] order = ws.Order;
-        for (int j = 0; j < ws.BatchAt[s]; j++)
+        for (int j = j0, end = Math.Min(ws.BatchAt[s], j1); j < end; j++)
         {
             int t = TimeIndex(ws, reverse, s, j);
             x.Slice(((t * B) + order[j]) * I, I).CopyTo(xPacked.Slice((first + j) * I, I));
@@ -664,13 +707,14 @@ internal static class SequenceDriver
 
     /// <summary>
     /// Columns [<paramref name="u0"/>, <paramref name="u0"/> + <paramref name="units"/>) of step <paramref name="s"/>'s
-    /// states back to the caller's order: output[t, order[j]] = h slot s + 1, row j.
+    /// states back to the caller's order: output[t, order[j]] = h slot s + 1, row j; the active rows of sorted positions
+    /// [<paramref name="j0"/>, <paramref name="j1"/>) only, when given.
     /// </summary>
-    internal static void ScatterStepStates(RecurrentWorkspace ws, bool reverse, ReadOnlySpan<float> slots, Span<float> output, int s, int u0, int units)
+    internal static void ScatterStepStates(RecurrentWorkspace ws, bool reverse, ReadOnlySpan<float> slots, Span<float> output, int s, int u0, int units, int j0 = 0, int j1 = int.MaxValue)
     {
         int H = ws.HiddenSize, B = ws.BatchSize, slotRow = ws.StateSlotRow(s + 1);
         int[] order = ws.Order;
-        for (int j = 0; j < ws.BatchAt[s]; j++)
+        for (int j = j0, end = Math.Min(ws.BatchAt[s], j1); j < end; j++)
         {
             int t = TimeIndex(ws, reverse, s, j);
             slots.Slice(((slotRow + j) * H) + u0, units).CopyTo(output.Slice((((t * B) + order[j]) * H) + u0, units));
