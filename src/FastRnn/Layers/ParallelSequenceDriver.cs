@@ -119,24 +119,13 @@ internal static unsafe class ParallelSequenceDriver
 
         fixed (float* px = x, pOutput = output, pBiasHh = biasHh)
         {
-            work.Pool = ws.Pool!;
-            work.Workspace = ws;
-            work.Cell = cell;
-            work.Reverse = reverse;
-            work.Workers = workers;
+            work.Start(ws, cell, reverse, workers);
             work.X = px;
             work.XLength = T * B * ws.InputSize;
             work.Output = pOutput;
             work.OutputLength = T * B * ws.HiddenSize;
             work.BiasHh = pBiasHh;
-            try
-            {
-                work.Pool.Run(work, workers);
-            }
-            finally
-            {
-                work.Release();
-            }
+            work.Run();
         }
     }
 
@@ -199,13 +188,9 @@ internal static unsafe class ParallelSequenceDriver
         fixed (float* px = x, pOutput = output, pH0 = states.H0, pC0 = states.C0, pHN = states.HN, pCN = states.CN)
         fixed (float* pWeightIh = w.WeightIh, pWeightHh = w.WeightHh, pBiasIh = w.BiasIh, pBiasHh = w.BiasHh)
         {
-            work.Pool = ws.Pool!;
-            work.Workspace = ws;
-            work.Cell = cell;
-            work.Reverse = reverse;
+            work.Start(ws, cell, reverse, workers);
             work.T = T;
             work.B = B;
-            work.Workers = workers;
             work.X = px;
             work.Output = pOutput;
             work.H0 = pH0;
@@ -216,14 +201,7 @@ internal static unsafe class ParallelSequenceDriver
             work.WeightHh = pWeightHh;
             work.BiasIh = pBiasIh;
             work.BiasHh = pBiasHh;
-            try
-            {
-                work.Pool.Run(work, workers);
-            }
-            finally
-            {
-                work.Release();
-            }
+            work.Run();
         }
     }
 
@@ -244,11 +222,7 @@ internal static unsafe class ParallelSequenceDriver
         fixed (float* pWeightIh = w.WeightIh, pWeightHh = w.WeightHh)
         fixed (float* pDWeightIh = dw.WeightIh, pDWeightHh = dw.WeightHh, pDBiasIh = dw.BiasIh, pDBiasHh = dw.BiasHh)
         {
-            work.Pool = ws.Pool!;
-            work.Workspace = ws;
-            work.Cell = cell;
-            work.Reverse = reverse;
-            work.Workers = workers;
+            work.Start(ws, cell, reverse, workers);
             work.TruncationWindow = g.TruncationWindow;
             work.DOutput = pDOutput;
             work.DhN = pDhN;
@@ -262,14 +236,7 @@ internal static unsafe class ParallelSequenceDriver
             work.DWeightHh = pDWeightHh;
             work.DBiasIh = pDBiasIh;
             work.DBiasHh = pDBiasHh;
-            try
-            {
-                work.Pool.Run(work, workers);
-            }
-            finally
-            {
-                work.Release();
-            }
+            work.Run();
         }
     }
 
@@ -308,24 +275,54 @@ internal static unsafe class ParallelSequenceDriver
         }
     }
 
-    /// <summary>The forward pass's shared state; fields are set by the caller before each run.</summary>
-    private sealed class ForwardWork<TCell> : IParallelWork
+    /// <summary>What every parallel pass's shared state holds; set by <see cref="Start"/> before each run.</summary>
+    private abstract class PassWork<TCell> : IParallelWork
         where TCell : struct, IRecurrentCell
     {
         public WorkerPool Pool = null!;
         public RecurrentWorkspace Workspace = null!;
         public TCell Cell;
         public bool Reverse;
-        public int T, B, Workers;
-        public float* X, Output, H0, C0, HN, CN, WeightIh, WeightHh, BiasIh, BiasHh;
+        public int Workers;
 
-        public void Release()
+        public void Start(RecurrentWorkspace ws, TCell cell, bool reverse, int workers)
         {
-            X = Output = H0 = C0 = HN = CN = WeightIh = WeightHh = BiasIh = BiasHh = null;
-            Workspace = null!;
+            Pool = ws.Pool!;
+            Workspace = ws;
+            Cell = cell;
+            Reverse = reverse;
+            Workers = workers;
         }
 
-        public void Execute(int worker)
+        /// <summary>Runs the pass on the pool; the caller's pinned pointers and the workspace are dropped after, even on a fault.</summary>
+        public void Run()
+        {
+            try
+            {
+                Pool.Run(this, Workers);
+            }
+            finally
+            {
+                ReleasePointers();
+                Workspace = null!;
+            }
+        }
+
+        public abstract void Execute(int worker);
+
+        protected abstract void ReleasePointers();
+    }
+
+    /// <summary>The forward pass's shared state; fields are set by the caller before each run.</summary>
+    private sealed class ForwardWork<TCell> : PassWork<TCell>
+        where TCell : struct, IRecurrentCell
+    {
+        public int T, B;
+        public float* X, Output, H0, C0, HN, CN, WeightIh, WeightHh, BiasIh, BiasHh;
+
+        protected override void ReleasePointers() => X = Output = H0 = C0 = HN = CN = WeightIh = WeightHh = BiasIh = BiasHh = null;
+
+        public override void Execute(int worker)
         {
             RecurrentWorkspace ws = Workspace;
             int T = this.T, B = this.B, I = ws.InputSize, H = ws.HiddenSize, GH = TCell.GateCount * H;
@@ -493,23 +490,15 @@ internal static unsafe class ParallelSequenceDriver
     }
 
     /// <summary>The sequence-split forward's shared state; fields are set by the caller before each run.</summary>
-    private sealed class ForwardRowsWork<TCell> : IParallelWork
+    private sealed class ForwardRowsWork<TCell> : PassWork<TCell>
         where TCell : struct, IRecurrentCell
     {
-        public WorkerPool Pool = null!;
-        public RecurrentWorkspace Workspace = null!;
-        public TCell Cell;
-        public bool Reverse;
-        public int Workers, XLength, OutputLength;
+        public int XLength, OutputLength;
         public float* X, Output, BiasHh;
 
-        public void Release()
-        {
-            X = Output = BiasHh = null;
-            Workspace = null!;
-        }
+        protected override void ReleasePointers() => X = Output = BiasHh = null;
 
-        public void Execute(int worker)
+        public override void Execute(int worker)
         {
             RecurrentWorkspace ws = Workspace;
             (int j0, int j1) = SequenceShare(ws, worker, Workers);
@@ -522,14 +511,10 @@ internal static unsafe class ParallelSequenceDriver
     }
 
     /// <summary>The backward pass's shared state; fields are set by the caller before each run.</summary>
-    private sealed class BackwardWork<TCell> : IParallelWork
+    private sealed class BackwardWork<TCell> : PassWork<TCell>
         where TCell : struct, IRecurrentCell
     {
-        public WorkerPool Pool = null!;
-        public RecurrentWorkspace Workspace = null!;
-        public TCell Cell;
-        public bool Reverse;
-        public int Workers, TruncationWindow;
+        public int TruncationWindow;
         public float* DOutput, DhN, DcN, DX, Dh0, Dc0, WeightIh, WeightHh, DWeightIh, DWeightHh, DBiasIh, DBiasHh;
 
         private float[]? _sharedSlots;
@@ -552,13 +537,10 @@ internal static unsafe class ParallelSequenceDriver
             }
         }
 
-        public void Release()
-        {
-            DOutput = DhN = DcN = DX = Dh0 = Dc0 = WeightIh = WeightHh = DWeightIh = DWeightHh = DBiasIh = DBiasHh = null;
-            Workspace = null!;
-        }
+        protected override void ReleasePointers()
+            => DOutput = DhN = DcN = DX = Dh0 = Dc0 = WeightIh = WeightHh = DWeightIh = DWeightHh = DBiasIh = DBiasHh = null;
 
-        public void Execute(int worker)
+        public override void Execute(int worker)
         {
             RecurrentWorkspace ws = Workspace;
             int I = ws.InputSize, H = ws.HiddenSize, GH = TCell.GateCount * H;
