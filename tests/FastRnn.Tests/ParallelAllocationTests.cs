@@ -34,8 +34,8 @@ public class ParallelAllocationTests
         Assert.Equal(2, ParallelSequenceDriver.PlanWorkers(elmanWorkspace, 1, B));
         if (forwardBySequences)
         {
-            // The forward split by sequences instead (the backward still by hidden units).
-            lstmWorkspace.SplitForwardBySequences = gruWorkspace.SplitForwardBySequences = elmanWorkspace.SplitForwardBySequences = true;
+            // Both passes split by sequences instead.
+            lstmWorkspace.SplitBySequences = gruWorkspace.SplitBySequences = elmanWorkspace.SplitBySequences = true;
             Assert.Equal(2, ParallelSequenceDriver.PlanRowWorkers(lstmWorkspace, 4, B));
         }
 

@@ -89,13 +89,15 @@ public class ParallelDeterminismTests(PoolFixture pools) : IClassFixture<PoolFix
         }
     }
 
-    /// <summary>The default plan splits the forward by sequences from 8 per worker while W_ih and W_hh are small, else not.</summary>
+    /// <summary>The default plan splits both passes by sequences from 8 per worker while W_ih and W_hh fit in 2 MiB, else not.</summary>
     [Theory]
     [InlineData(16, 64, 128, 1, 2)]
     [InlineData(16, 128, 128, 4, 2)]
     [InlineData(15, 64, 128, 1, 1)]
-    [InlineData(64, 256, 512, 1, 1)]
-    [InlineData(32, 128, 256, 4, 1)]
+    [InlineData(64, 256, 512, 1, 2)]
+    [InlineData(64, 256, 512, 4, 1)]
+    [InlineData(32, 128, 256, 4, 2)]
+    [InlineData(32, 520, 512, 1, 1)]
     [InlineData(32, 128, 256, 1, 2)]
     [InlineData(32, 128, 256, 3, 2)]
     public void The_default_plan_splits_the_forward_by_sequences_for_small_weights(int B, int I, int H, int gates, int expected)
@@ -211,6 +213,12 @@ public class ParallelDeterminismTests(PoolFixture pools) : IClassFixture<PoolFix
 
         AssertBitwiseEqual(RunOn(c, null, useAllWorkers: true, truncationWindow, out _, groupBlocks: 1), single);
         AssertBitwiseEqual(RunOn(c, pools.Get(2), useAllWorkers: true, truncationWindow, out _, groupBlocks: 3), single);
+
+        // Split by sequences: the workers meet at every group of blocks (of 1, 3 or 4) to add it and the bias sums.
+        for (int threads = 2; threads <= 4; threads++)
+        {
+            AssertBitwiseEqual(RunOn(c, pools.Get(threads), useAllWorkers: false, truncationWindow, out _, groupBlocks: threads == 3 ? null : threads - 1, splitBySequences: true), single);
+        }
     }
 
     /// <summary>
@@ -263,6 +271,9 @@ public class ParallelDeterminismTests(PoolFixture pools) : IClassFixture<PoolFix
         {
             AssertBitwiseEqual(RunOn(c, pools.Get(threads), useAllWorkers: true, truncationWindow, out int workers, workspaceBatch: workspaceBatch, inspect: CheckRing), whole);
             Assert.True(workers > 1);
+
+            // Split by sequences: each worker wraps its own rows of a step, and the bias sums read the ring at the groups.
+            AssertBitwiseEqual(RunOn(c, pools.Get(threads), useAllWorkers: false, truncationWindow, out _, workspaceBatch: workspaceBatch, inspect: CheckRing, splitBySequences: true), whole);
         }
     }
 
@@ -427,7 +438,7 @@ public class ParallelDeterminismTests(PoolFixture pools) : IClassFixture<PoolFix
         var workspace = new RecurrentWorkspace(T, workspaceBatch ?? B, I, H, layer.GateCount, holdAllGateGradients) { Pool = pool };
         workspace.UseAllWorkers = useAllWorkers;
         workspace.UseStepGates = useStepGates;
-        workspace.SplitForwardBySequences = splitBySequences;
+        workspace.SplitBySequences = splitBySequences;
         workspace.WeightGradientGroupBlocks = groupBlocks;
         workers = ParallelSequenceDriver.PlanWorkers(workspace, layer.GateCount, B);
 

@@ -61,13 +61,15 @@ internal static unsafe class ParallelSequenceDriver
     }
 
     /// <summary>
-    /// How many workers run the forward time loop split by sequences (<see cref="ForwardRows"/>); 1 means it is not split
-    /// that way. A forward step never mixes rows, so each worker runs its own sequences through all T steps with no
-    /// barrier at all, against the whole packed W_ih and W_hh, which each core then keeps in its own L2. The split by
-    /// hidden units meets at a barrier every step and each worker reads the h rows the others wrote from their caches:
-    /// at (64, 16, 64, 128) that costs about as much as a step's products, and its Elman forward ran 1.12x faster on 2
-    /// threads than on 1 (docs/threading.md). Used from <see cref="MinRowsPerWorker"/> rows per worker (an 8-row
-    /// register block each) while both weights fit <see cref="RowSplitMaxWeightBytes"/>.
+    /// How many workers run the time loops split by sequences (<see cref="ForwardRows"/>, and <see cref="Backward"/> with
+    /// bySequences); 1 means they are not split that way. A step never mixes rows, so each worker runs its own sequences
+    /// through all T steps against the whole packed W_ih and W_hh, which each core then keeps in its own L2: the forward
+    /// with no barrier at all, the backward meeting the others only where a group of weight-gradient blocks is added (and
+    /// the bias sums with it), every 1024 packed rows at most. The split by hidden units meets at a barrier every step
+    /// and each worker reads the rows the others wrote from their caches: at (64, 16, 64, 128) that costs about as much
+    /// as a step's products, and its Elman forward ran 1.12x faster on 2 threads than on 1 (docs/threading.md). Used
+    /// from <see cref="MinRowsPerWorker"/> rows per worker (an 8-row register block each) while both weights fit
+    /// <see cref="RowSplitMaxWeightBytes"/>.
     /// </summary>
     internal static int PlanRowWorkers(RecurrentWorkspace ws, int gateCount, int batch)
     {
@@ -77,7 +79,7 @@ internal static unsafe class ParallelSequenceDriver
             return 1;
         }
 
-        if (ws.SplitForwardBySequences is bool forced)
+        if (ws.SplitBySequences is bool forced)
         {
             return forced ? Math.Min(pool.DegreeOfParallelism, batch) : 1;
         }
@@ -95,12 +97,13 @@ internal static unsafe class ParallelSequenceDriver
     internal const int MinRowsPerWorker = 8;
 
     /// <summary>
-    /// Bytes of W_ih and W_hh up to which <see cref="PlanRowWorkers"/> splits by sequences: 5/8 of this Xeon's 2 MiB L2,
-    /// room left for the step's rows. 2-thread training step at (256, 32, 128, 256), best per process, 2 alternating
-    /// rounds: the GRU (1.13 MiB) 65.3-66.3 ms by units, 63.3-63.6 by sequences; the LSTM (1.5 MiB) 79.4-79.7 by units,
-    /// 79.9-81.9 by sequences.
+    /// Bytes of W_ih and W_hh up to which <see cref="PlanRowWorkers"/> splits by sequences: this Xeon's 2 MiB L2. 2-thread
+    /// training step, best per process, alternating runs: with the forward alone split by sequences, the (256, 32, 128,
+    /// 256) GRU (1.13 MiB) gained (65.3-66.3 -> 63.3-63.6 ms) and its LSTM (1.5 MiB) did not (79.4-79.7 -> 79.9-81.9);
+    /// with both passes split, the LSTM 78.9-79.5 -> 77.9-79.0 and the (512, 64, 256, 512) Elman (1.5 MiB) 300.8-302.2
+    /// -> 292.2-297.7 ms (3 rounds each).
     /// </summary>
-    internal const long RowSplitMaxWeightBytes = 1280L * 1024;
+    internal const long RowSplitMaxWeightBytes = 2L << 20;
 
     /// <summary>
     /// Runs <see cref="SequenceDriver.ForwardSteps"/> on <paramref name="workers"/> workers, each over a share of the
@@ -206,7 +209,9 @@ internal static unsafe class ParallelSequenceDriver
     }
 
     // dOutput: [T, B, H] or empty  dhN, dcN: [B, H] or empty  dX: [T, B, I] or empty  dh0, dc0: [B, H] or empty
-    internal static void Backward<TCell>(TCell cell, RecurrentWorkspace ws, bool reverse, in LayerWeights w, in SequenceGradients g, in WeightGradients dw, int workers)
+    // bySequences: the workers run SequenceDriver.BackwardSteps over their shares of the sequences, after the caller's
+    // set-up (packed weights, cleared bias sums) and before its tails; else the split by hidden units does everything.
+    internal static void Backward<TCell>(TCell cell, RecurrentWorkspace ws, bool reverse, in LayerWeights w, in SequenceGradients g, in WeightGradients dw, int workers, bool bySequences)
         where TCell : struct, IRecurrentCell
     {
         var work = ws.ParallelBackward as BackwardWork<TCell>;
@@ -224,6 +229,7 @@ internal static unsafe class ParallelSequenceDriver
         {
             work.Start(ws, cell, reverse, workers);
             work.TruncationWindow = g.TruncationWindow;
+            work.BySequences = bySequences;
             work.DOutput = pDOutput;
             work.DhN = pDhN;
             work.DcN = pDcN;
@@ -515,6 +521,7 @@ internal static unsafe class ParallelSequenceDriver
         where TCell : struct, IRecurrentCell
     {
         public int TruncationWindow;
+        public bool BySequences;
         public float* DOutput, DhN, DcN, DX, Dh0, Dc0, WeightIh, WeightHh, DWeightIh, DWeightHh, DBiasIh, DBiasHh;
 
         private float[]? _sharedSlots;
@@ -542,6 +549,12 @@ internal static unsafe class ParallelSequenceDriver
 
         public override void Execute(int worker)
         {
+            if (BySequences)
+            {
+                ExecuteBySequences(worker);
+                return;
+            }
+
             RecurrentWorkspace ws = Workspace;
             int I = ws.InputSize, H = ws.HiddenSize, GH = TCell.GateCount * H;
             int T = ws.SequenceLength, B = ws.BatchSize, steps = ws.Steps, N = ws.TotalRows;
@@ -767,6 +780,27 @@ internal static unsafe class ParallelSequenceDriver
                     dX.Slice(((t * B) + order[j]) * I, I).Clear();
                 }
             }
+        }
+
+        // The time loop over this worker's share of the sequences (SequenceDriver.BackwardSteps), meeting the others at
+        // each group of weight-gradient blocks and sharing that group's packed slots with them.
+        private void ExecuteBySequences(int worker)
+        {
+            RecurrentWorkspace ws = Workspace;
+            int T = ws.SequenceLength, B = ws.BatchSize, I = ws.InputSize, H = ws.HiddenSize, GH = TCell.GateCount * H;
+            var weights = new LayerWeights(View(WeightIh, GH * I), View(WeightHh, GH * H), default, default);
+            var gradients = new SequenceGradients
+            {
+                DOutput = View(DOutput, T * B * H),
+                DhN = View(DhN, B * H),
+                DcN = View(DcN, B * H),
+                DX = View(DX, T * B * I),
+                TruncationWindow = TruncationWindow,
+            };
+            var weightGradients = new WeightGradients(View(DWeightIh, GH * I), View(DWeightHh, GH * H), default, default);
+            var sharing = new SlotSharing { Pool = Pool, Worker = worker, Workers = Workers, Slots = SharedSlots };
+            (int j0, int j1) = SequenceShare(ws, worker, Workers);
+            SequenceDriver.BackwardSteps(Cell, ws, Reverse, weights, gradients, weightGradients, j0, j1, Gemm.ThreadScratch, ref sharing);
         }
 
         // Own columns [i0, i0 + inputColumns) of dx_t for step s, from every worker's gate gradients of that step:

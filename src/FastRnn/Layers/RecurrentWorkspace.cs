@@ -225,10 +225,10 @@ public sealed class RecurrentWorkspace
     internal bool UseAllWorkers { get; set; }
 
     /// <summary>
-    /// Test hook: force the forward time loop split by sequences (ParallelSequenceDriver.PlanRowWorkers) on, with one
-    /// worker per sequence up to the pool's size, or off (null: the shape rule).
+    /// Test hook: force the time loops split by sequences (ParallelSequenceDriver.PlanRowWorkers, forward and backward)
+    /// on, with one worker per sequence up to the pool's size, or off (null: the shape rule).
     /// </summary>
-    internal bool? SplitForwardBySequences { get; set; }
+    internal bool? SplitBySequences { get; set; }
 
     /// <summary>Test hook: force the cached step block of the forward pass on or off (null: the size rule of SequenceDriver.UsesStepGates).</summary>
     internal bool? UseStepGates { get; set; }

@@ -10,6 +10,7 @@ using System.Numerics.Tensors;
 using FastRnn.Cells;
 using FastRnn.Diagnostics;
 using FastRnn.Kernels;
+using FastRnn.Threading;
 
 namespace FastRnn.Layers;
 
@@ -382,11 +383,16 @@ internal static class SequenceDriver
     /// order. (1024, 16, 128, 128) Elman training step with both: 39.9-41.1 -> 38.0-38.2 ms. The saved gate rows are left
     /// out here too: asking for them moved the (1024, 16, 128, 128) LSTM and GRU steps by less than their run-to-run spread.
     /// </summary>
-    private static void PrefetchBackwardStep<TCell>(RecurrentWorkspace ws, bool reverse, in PassBuffers buffers, in SequenceGradients g, bool dxPerStep, int s)
+    private static void PrefetchBackwardStep<TCell>(RecurrentWorkspace ws, bool reverse, in PassBuffers buffers, in SequenceGradients g, bool dxPerStep, int s, int j0, int j1)
         where TCell : struct, IRecurrentCell
     {
         int I = ws.InputSize, H = ws.HiddenSize, GH = TCell.GateCount * H, B = ws.BatchSize;
-        int rows = ws.BatchAt[s], prevRow = ws.StateSlotRow(s), rowStart = ws.RowStart[s];
+        int rows = Math.Min(ws.BatchAt[s], j1) - j0, prevRow = ws.StateSlotRow(s) + j0, rowStart = ws.RowStart[s] + j0;
+        if (rows <= 0)
+        {
+            return;
+        }
+
         Prefetch.ToL2(buffers.States.Slice(prevRow * H, rows * H));
         if (TCell.HasCellState)
         {
@@ -398,13 +404,13 @@ internal static class SequenceDriver
             Prefetch.ToL2(buffers.Saved.Slice(rowStart * H, rows * H));
         }
 
-        Prefetch.ToL2(StepGateGradients(ws, buffers.DGates, s, GH));
+        Prefetch.ToL2(StepGateGradients(ws, buffers.DGates, s, GH).Slice(j0 * GH, rows * GH));
         if (TCell.HasSeparateRecurrentProjection)
         {
-            Prefetch.ToL2(StepGateGradients(ws, buffers.DGatesHidden, s, GH));
+            Prefetch.ToL2(StepGateGradients(ws, buffers.DGatesHidden, s, GH).Slice(j0 * GH, rows * GH));
         }
 
-        for (int j = 0; j < rows; j++)
+        for (int j = j0; j < j0 + rows; j++)
         {
             int position = (TimeIndex(ws, reverse, s, j) * B) + ws.Order[j];
             if (!g.DOutput.IsEmpty)
@@ -449,18 +455,20 @@ internal static class SequenceDriver
     /// period, are copied to the ring's start, where their weight-gradient block reads them; only the gate columns of
     /// units [<paramref name="u0"/>, <paramref name="u0"/> + <paramref name="units"/>), the ones this worker wrote.
     /// The step's own readers (dX, dh_{t-1}, the bias sums) keep the contiguous rows of <see cref="StepGateGradients"/>.
+    /// With <paramref name="j0"/> and <paramref name="j1"/>, only the rows of those sorted positions (a worker's sequences).
     /// </summary>
-    internal static void WrapGateGradients<TCell>(RecurrentWorkspace ws, in PassBuffers buffers, int s, int u0, int units)
+    internal static void WrapGateGradients<TCell>(RecurrentWorkspace ws, in PassBuffers buffers, int s, int u0, int units, int j0 = 0, int j1 = int.MaxValue)
         where TCell : struct, IRecurrentCell
     {
-        int period = ws.GateGradientPeriod, over = ws.GateGradientRow(ws.RowStart[s]) + ws.BatchAt[s] - period;
+        int period = ws.GateGradientPeriod, rows = ws.BatchAt[s], over = ws.GateGradientRow(ws.RowStart[s]) + rows - period;
         if (over <= 0)
         {
             return;
         }
 
+        // Ring row r past the period is the step's row j = rows - over + r; only those of positions [j0, j1).
         int H = ws.HiddenSize, GH = TCell.GateCount * H;
-        for (int r = 0; r < over; r++)
+        for (int r = Math.Max(0, j0 - (rows - over)), end = Math.Min(over, j1 - (rows - over)); r < end; r++)
         {
             for (int g = 0; g < TCell.GateCount; g++)
             {
@@ -502,11 +510,14 @@ internal static class SequenceDriver
     internal static void Backward<TCell>(TCell cell, RecurrentWorkspace ws, bool reverse, in LayerWeights w, in SequenceGradients g, in WeightGradients dw)
         where TCell : struct, IRecurrentCell
     {
-        // Recording gradient norms sums whole rows of dh in one order: that pass stays on this thread.
-        int workers = ws.RecordGradientNorms ? 1 : ParallelSequenceDriver.PlanWorkers(ws, TCell.GateCount, ws.BatchSize);
+        // Recording gradient norms sums whole rows of dh in one order: that pass stays on this thread. The time loop
+        // split by sequences (ParallelSequenceDriver.PlanRowWorkers) runs after this thread's set-up below; the split by
+        // hidden units does everything on its workers.
+        int rowWorkers = ws.RecordGradientNorms ? 1 : ParallelSequenceDriver.PlanRowWorkers(ws, TCell.GateCount, ws.BatchSize);
+        int workers = ws.RecordGradientNorms || rowWorkers > 1 ? 1 : ParallelSequenceDriver.PlanWorkers(ws, TCell.GateCount, ws.BatchSize);
         if (workers > 1)
         {
-            ParallelSequenceDriver.Backward(cell, ws, reverse, w, g, dw, workers);
+            ParallelSequenceDriver.Backward(cell, ws, reverse, w, g, dw, workers, bySequences: false);
             return;
         }
 
@@ -515,8 +526,7 @@ internal static class SequenceDriver
         int[] order = ws.Order, batchAt = ws.BatchAt, rowStart = ws.RowStart;
         bool separate = TCell.HasSeparateRecurrentProjection;
         var buffers = PassBuffers.Of<TCell>(ws);
-        Span<float> gates = buffers.Gates, hs = buffers.States, cs = buffers.Cells, saved = buffers.Saved;
-        Span<float> dGates = buffers.DGates, dGatesHidden = buffers.DGatesHidden, dhNext = buffers.DhNext, dcNext = buffers.DcNext, dh = buffers.Dh;
+        Span<float> dGates = buffers.DGates, dhNext = buffers.DhNext, dcNext = buffers.DcNext;
         Span<float> packedW = ws.Segment(ws.PackedWeightOffset, Gemm.PackedLength(GH, H));
         Span<float> scratch = ws.Segment(ws.GemmScratchOffset, ws.GemmScratchLength);
 
@@ -527,128 +537,26 @@ internal static class SequenceDriver
 
         // W_hh [G*H, H] packed once: dhNext[B_s, H] (+)= dGatesHidden_s[B_s, G*H] * W_hh. At batch 1 each step is one
         // row, multiplied by W_hh as stored: the same bits without the pack (see Gemm.MultiplyRowInPlace).
-        bool rowInPlace = B == 1 && Gemm.MultipliesRowInPlace(H);
-        if (!rowInPlace)
+        if (!MultipliesRowInPlace(B, H))
         {
             Gemm.PackB(MatrixOp.None, GH, H, w.WeightHh, H, packedW);
         }
 
         // dX step by step: W_ih [G*H, I] packed once; each step's [B_s, I] rows go to dX from L1.
         bool dxPerStep = ComputesDxPerStep(ws, !g.DX.IsEmpty);
-        Span<float> packedWih = dxPerStep ? ws.Segment(ws.PackedInputWeightOffset, Gemm.PackedLength(GH, I)) : default;
-        Span<float> dxStep = dxPerStep ? ws.Segment(ws.DxStepOffset, B * I) : default;
         if (dxPerStep)
         {
-            Gemm.PackBlocks(MatrixOp.None, GH, 0, I, w.WeightIh, I, packedWih);
+            Gemm.PackBlocks(MatrixOp.None, GH, 0, I, w.WeightIh, I, ws.Segment(ws.PackedInputWeightOffset, Gemm.PackedLength(GH, I)));
         }
 
-        int nextBlock = WeightGradientBlocks.Last(N);
-        var alone = default(SlotSharing);
-        bool prefetchRows = PrefetchesStepRows<TCell>(ws);
-        for (int s = steps - 1; s >= 0; s--)
+        if (rowWorkers > 1)
         {
-            int rows = batchAt[s];
-            if (prefetchRows && s > 0)
-            {
-                PrefetchBackwardStep<TCell>(ws, reverse, buffers, g, dxPerStep, s - 1);
-            }
-
-            // Sequences whose last step is s start here: dh_n (dc_n) enters as their carried gradient.
-            for (int j = batchAt[s + 1]; j < rows; j++)
-            {
-                CopyRowOrClear(g.DhN, order[j], dhNext, j, H);
-                if (TCell.HasCellState)
-                {
-                    CopyRowOrClear(g.DcN, order[j], dcNext, j, H);
-                }
-            }
-
-            // dh_t = dOutput[t] + dhNext
-            Span<float> dhS = dh[..(rows * H)];
-            if (g.DOutput.IsEmpty)
-            {
-                dhNext[..(rows * H)].CopyTo(dhS);
-            }
-            else
-            {
-                for (int j = 0; j < rows; j++)
-                {
-                    int t = TimeIndex(ws, reverse, s, j);
-                    TensorPrimitives.Add(dhNext.Slice(j * H, H), g.DOutput.Slice(((t * B) + order[j]) * H, H), dhS.Slice(j * H, H));
-                }
-            }
-
-            int prevRow = ws.StateSlotRow(s), row = ws.StateSlotRow(s + 1);
-            Span<float> dGatesHiddenS = StepGateGradients(ws, dGatesHidden, s, GH);
-            var step = new BackwardStep
-            {
-                Rows = rows,
-                Hidden = H,
-                UnitStart = 0,
-                UnitEnd = H,
-                Dh = dhS,
-                DcNext = dcNext.IsEmpty ? default : dcNext[..(rows * H)],
-                Gates = gates.Slice(rowStart[s] * GH, rows * GH),
-                Saved = saved.IsEmpty ? default : saved.Slice(rowStart[s] * H, rows * H),
-                HPrev = hs.Slice(prevRow * H, rows * H),
-                H = hs.Slice(row * H, rows * H),
-                CPrev = cs.IsEmpty ? default : cs.Slice(prevRow * H, rows * H),
-                C = cs.IsEmpty ? default : cs.Slice(row * H, rows * H),
-                DGates = StepGateGradients(ws, dGates, s, GH),
-                DGatesHidden = dGatesHiddenS,
-                DhPrevDirect = separate ? dhNext[..(rows * H)] : default,
-            };
-            if (ws.RecordGradientNorms)
-            {
-                GradientNormRecorder.RecordStep<TCell>(ws, reverse, s, step);
-            }
-
-            cell.BackwardStep(step);
-            WrapGateGradients<TCell>(ws, buffers, s, 0, H);
-            if (dxPerStep)
-            {
-                // dx_t[B_s, I] = dGates_s[B_s, G*H] * W_ih, scattered to [T, B, I].
-                Gemm.MultiplyPackedBlocks(rows, I, GH, step.DGates, GH, packedWih, dxStep, I);
-                for (int j = 0; j < rows; j++)
-                {
-                    int t = TimeIndex(ws, reverse, s, j);
-                    dxStep.Slice(j * I, I).CopyTo(g.DX.Slice(((t * B) + order[j]) * I, I));
-                }
-            }
-
-            for (int j = 0; j < rows; j++)
-            {
-                TensorPrimitives.Add(dBiasInput, step.DGates.Slice(j * GH, GH), dBiasInput);
-                if (separate)
-                {
-                    TensorPrimitives.Add(dBiasHidden, dGatesHiddenS.Slice(j * GH, GH), dBiasHidden);
-                }
-            }
-
-            // Truncated BPTT: no gradient crosses the chunk boundary between t - 1 and t = k, 2k, ...
-            if (g.TruncationWindow > 0 && s > 0 && s % g.TruncationWindow == 0)
-            {
-                dhNext[..(rows * H)].Clear();
-                if (TCell.HasCellState)
-                {
-                    dcNext[..(rows * H)].Clear();
-                }
-            }
-            else
-            {
-                // dh_{t-1} = [direct part +] dGatesHidden_s * W_hh
-                if (rowInPlace)
-                {
-                    Gemm.MultiplyRowInPlace(H, GH, dGatesHiddenS, w.WeightHh, H, separate ? 1f : 0f, dhNext);
-                }
-                else
-                {
-                    Gemm.MultiplyPackedCore(MatrixOp.None, rows, H, GH, dGatesHiddenS, GH, packedW, separate ? 1f : 0f, dhNext, H);
-                }
-            }
-
-            // dW_ih += dGates^T * xPacked, dW_hh += dGatesHidden^T * hPrev over the row blocks this step completes.
-            nextBlock = WeightGradientBlocks.AddCompleted<TCell>(ws, s, nextBlock, 0, H, buffers, dw.WeightIh, dw.WeightHh, scratch, ref alone);
+            ParallelSequenceDriver.Backward(cell, ws, reverse, w, g, dw, rowWorkers, bySequences: true);
+        }
+        else
+        {
+            var alone = default(SlotSharing);
+            BackwardSteps(cell, ws, reverse, w, g, dw, 0, B, scratch, ref alone);
         }
 
         // Rows active at step 0 carry dh0 (dc0); zero-length sequences pass dh_n (dc_n) straight through.
@@ -685,6 +593,198 @@ internal static class SequenceDriver
                 for (int j = batchAt[t]; j < B; j++)
                 {
                     g.DX.Slice(((t * B) + order[j]) * I, I).Clear();
+                }
+            }
+        }
+    }
+
+    /// <summary>Whether the backward multiplies each step's single row by W_hh as stored instead of packing it (batch 1).</summary>
+    private static bool MultipliesRowInPlace(int batch, int hidden) => batch == 1 && Gemm.MultipliesRowInPlace(hidden);
+
+    /// <summary>
+    /// The backward time loop over sorted batch positions [<paramref name="j0"/>, <paramref name="j1"/>): all of them on
+    /// one thread, a worker's share when <see cref="ParallelSequenceDriver.Backward"/> splits the batch
+    /// (<paramref name="sharing"/> then names the pool, the worker and the shared weight-gradient slots). A step's rows
+    /// never depend on each other, so each worker runs its own; what sums over all rows waits for the points where
+    /// <see cref="WeightGradientBlocks.AddCompleted"/> adds a group of blocks (every 1024 packed rows at most, and at the
+    /// last step): there the workers meet, add the bias sums of the steps since the last such point (their rows are
+    /// still in the ring) in the one-thread order, steps descending and rows ascending, and the group's dW, each worker
+    /// its own hidden units' columns and gate rows, then meet again before anyone writes over those rows. On one thread
+    /// the bias sums run step by step, the same additions in the same order. Reads what Backward prepared: the packed
+    /// weights and the cleared bias sums.
+    /// </summary>
+    internal static void BackwardSteps<TCell>(TCell cell, RecurrentWorkspace ws, bool reverse, in LayerWeights w, in SequenceGradients g, in WeightGradients dw, int j0, int j1, Span<float> scratch, ref SlotSharing sharing)
+        where TCell : struct, IRecurrentCell
+    {
+        int I = ws.InputSize, H = ws.HiddenSize, GH = TCell.GateCount * H;
+        int B = ws.BatchSize, steps = ws.Steps, N = ws.TotalRows;
+        int[] order = ws.Order, batchAt = ws.BatchAt, rowStart = ws.RowStart;
+        bool separate = TCell.HasSeparateRecurrentProjection;
+        var buffers = PassBuffers.Of<TCell>(ws);
+        Span<float> gates = buffers.Gates, hs = buffers.States, cs = buffers.Cells, saved = buffers.Saved;
+        Span<float> dGates = buffers.DGates, dGatesHidden = buffers.DGatesHidden, dhNext = buffers.DhNext, dcNext = buffers.DcNext, dh = buffers.Dh;
+        ReadOnlySpan<float> packedW = ws.Segment(ws.PackedWeightOffset, Gemm.PackedLength(GH, H));
+        Span<float> dBias = ws.Segment(ws.BiasGradientOffset, 2 * GH);
+        Span<float> dBiasInput = dBias[..GH], dBiasHidden = dBias[GH..];
+        bool rowInPlace = MultipliesRowInPlace(B, H);
+        bool dxPerStep = ComputesDxPerStep(ws, !g.DX.IsEmpty);
+        ReadOnlySpan<float> packedWih = dxPerStep ? ws.Segment(ws.PackedInputWeightOffset, Gemm.PackedLength(GH, I)) : default;
+        Span<float> dxStep = dxPerStep ? ws.Segment(ws.DxStepOffset, B * I) : default;
+
+        // Split by sequences: this worker's hidden units for the bias sums and dW, as the split by units would own them.
+        bool split = sharing.IsShared;
+        (int u0, int u1) = split ? Partition.Blocks(sharing.Worker, sharing.Workers, H, UnitSlice.Alignment) : (0, H);
+        int nextBlock = WeightGradientBlocks.Last(N), unsummed = steps - 1;
+        bool prefetchRows = PrefetchesStepRows<TCell>(ws);
+        for (int s = steps - 1; s >= 0; s--)
+        {
+            // This worker's active rows of step s: positions [j0, j0 + rows), none once the batch has shrunk below j0.
+            int rows = Math.Min(batchAt[s], j1) - j0;
+            if (prefetchRows && s > 0)
+            {
+                PrefetchBackwardStep<TCell>(ws, reverse, buffers, g, dxPerStep, s - 1, j0, j1);
+            }
+
+            if (rows > 0)
+            {
+                // Sequences whose last step is s start here: dh_n (dc_n) enters as their carried gradient.
+                for (int j = Math.Max(batchAt[s + 1], j0); j < j0 + rows; j++)
+                {
+                    CopyRowOrClear(g.DhN, order[j], dhNext, j, H);
+                    if (TCell.HasCellState)
+                    {
+                        CopyRowOrClear(g.DcN, order[j], dcNext, j, H);
+                    }
+                }
+
+                // dh_t = dOutput[t] + dhNext
+                Span<float> dhS = dh.Slice(j0 * H, rows * H);
+                if (g.DOutput.IsEmpty)
+                {
+                    dhNext.Slice(j0 * H, rows * H).CopyTo(dhS);
+                }
+                else
+                {
+                    for (int j = j0; j < j0 + rows; j++)
+                    {
+                        int t = TimeIndex(ws, reverse, s, j);
+                        TensorPrimitives.Add(dhNext.Slice(j * H, H), g.DOutput.Slice(((t * B) + order[j]) * H, H), dh.Slice(j * H, H));
+                    }
+                }
+
+                int prevRow = ws.StateSlotRow(s) + j0, row = ws.StateSlotRow(s + 1) + j0, packedRow = rowStart[s] + j0;
+                Span<float> dGatesHiddenS = StepGateGradients(ws, dGatesHidden, s, GH).Slice(j0 * GH, rows * GH);
+                var step = new BackwardStep
+                {
+                    Rows = rows,
+                    Hidden = H,
+                    UnitStart = 0,
+                    UnitEnd = H,
+                    Dh = dhS,
+                    DcNext = dcNext.IsEmpty ? default : dcNext.Slice(j0 * H, rows * H),
+                    Gates = gates.Slice(packedRow * GH, rows * GH),
+                    Saved = saved.IsEmpty ? default : saved.Slice(packedRow * H, rows * H),
+                    HPrev = hs.Slice(prevRow * H, rows * H),
+                    H = hs.Slice(row * H, rows * H),
+                    CPrev = cs.IsEmpty ? default : cs.Slice(prevRow * H, rows * H),
+                    C = cs.IsEmpty ? default : cs.Slice(row * H, rows * H),
+                    DGates = StepGateGradients(ws, dGates, s, GH).Slice(j0 * GH, rows * GH),
+                    DGatesHidden = dGatesHiddenS,
+                    DhPrevDirect = separate ? dhNext.Slice(j0 * H, rows * H) : default,
+                };
+                if (ws.RecordGradientNorms)
+                {
+                    GradientNormRecorder.RecordStep<TCell>(ws, reverse, s, step);
+                }
+
+                cell.BackwardStep(step);
+                WrapGateGradients<TCell>(ws, buffers, s, 0, H, j0, j1);
+                if (dxPerStep)
+                {
+                    // dx_t[B_s, I] = dGates_s[B_s, G*H] * W_ih, scattered to [T, B, I].
+                    Gemm.MultiplyPackedBlocks(rows, I, GH, step.DGates, GH, packedWih, dxStep.Slice(j0 * I, rows * I), I);
+                    for (int j = j0; j < j0 + rows; j++)
+                    {
+                        int t = TimeIndex(ws, reverse, s, j);
+                        dxStep.Slice(j * I, I).CopyTo(g.DX.Slice(((t * B) + order[j]) * I, I));
+                    }
+                }
+
+                if (!split)
+                {
+                    AddBiasSums<TCell>(ws, s, s, buffers, dBiasInput, dBiasHidden, 0, H);
+                }
+
+                // Truncated BPTT: no gradient crosses the chunk boundary between t - 1 and t = k, 2k, ...
+                if (g.TruncationWindow > 0 && s > 0 && s % g.TruncationWindow == 0)
+                {
+                    dhNext.Slice(j0 * H, rows * H).Clear();
+                    if (TCell.HasCellState)
+                    {
+                        dcNext.Slice(j0 * H, rows * H).Clear();
+                    }
+                }
+                else if (rowInPlace)
+                {
+                    // dh_{t-1} = [direct part +] dGatesHidden_s * W_hh
+                    Gemm.MultiplyRowInPlace(H, GH, dGatesHiddenS, w.WeightHh, H, separate ? 1f : 0f, dhNext);
+                }
+                else
+                {
+                    Gemm.MultiplyPackedCore(MatrixOp.None, rows, H, GH, dGatesHiddenS, GH, packedW, separate ? 1f : 0f, dhNext.Slice(j0 * H, rows * H), H);
+                }
+            }
+
+            // dW_ih += dGates^T * xPacked, dW_hh += dGatesHidden^T * hPrev over the row blocks this step completes.
+            if (!split)
+            {
+                nextBlock = WeightGradientBlocks.AddCompleted<TCell>(ws, s, nextBlock, 0, H, buffers, dw.WeightIh, dw.WeightHh, scratch, ref sharing);
+            }
+            else if (s == 0 || WeightGradientBlocks.AddsAt(ws, s, nextBlock, sharing, scratch))
+            {
+                WorkerPool pool = sharing.Pool!;
+                pool.Barrier(sharing.Worker);
+                AddBiasSums<TCell>(ws, unsummed, s, buffers, dBiasInput, dBiasHidden, u0, u1 - u0);
+                unsummed = s - 1;
+                nextBlock = WeightGradientBlocks.AddCompleted<TCell>(ws, s, nextBlock, u0, u1 - u0, buffers, dw.WeightIh, dw.WeightHh, scratch, ref sharing);
+                pool.Barrier(sharing.Worker);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Adds the gate-gradient rows of steps <paramref name="from"/> down to <paramref name="to"/>, rows ascending, to
+    /// the bias sums, in the gate columns of units [<paramref name="u0"/>, <paramref name="u0"/> + <paramref name="units"/>):
+    /// the one order both drivers use, whatever the split.
+    /// </summary>
+    private static void AddBiasSums<TCell>(RecurrentWorkspace ws, int from, int to, in PassBuffers buffers, Span<float> dBiasInput, Span<float> dBiasHidden, int u0, int units)
+        where TCell : struct, IRecurrentCell
+    {
+        int H = ws.HiddenSize, GH = TCell.GateCount * H;
+        for (int s = from; s >= to; s--)
+        {
+            Span<float> dGatesS = StepGateGradients(ws, buffers.DGates, s, GH), dGatesHiddenS = StepGateGradients(ws, buffers.DGatesHidden, s, GH);
+            for (int j = 0; j < ws.BatchAt[s]; j++)
+            {
+                if (units == H)
+                {
+                    TensorPrimitives.Add(dBiasInput, dGatesS.Slice(j * GH, GH), dBiasInput);
+                    if (TCell.HasSeparateRecurrentProjection)
+                    {
+                        TensorPrimitives.Add(dBiasHidden, dGatesHiddenS.Slice(j * GH, GH), dBiasHidden);
+                    }
+
+                    continue;
+                }
+
+                for (int g = 0; g < TCell.GateCount; g++)
+                {
+                    int at = (g * H) + u0;
+                    TensorPrimitives.Add(dBiasInput.Slice(at, units), dGatesS.Slice((j * GH) + at, units), dBiasInput.Slice(at, units));
+                    if (TCell.HasSeparateRecurrentProjection)
+                    {
+                        TensorPrimitives.Add(dBiasHidden.Slice(at, units), dGatesHiddenS.Slice((j * GH) + at, units), dBiasHidden.Slice(at, units));
+                    }
                 }
             }
         }

@@ -95,11 +95,8 @@ internal static class WeightGradientBlocks
     internal static int AddCompleted<TCell>(RecurrentWorkspace ws, int step, int next, int u0, int units, in PassBuffers buffers, Span<float> dWeightIh, Span<float> dWeightHh, Span<float> scratch, ref SlotSharing sharing)
         where TCell : struct, IRecurrentCell
     {
-        int slots = Math.Min(ws.WeightGradientGroupBlocks ?? GroupBlocks, SlotFloats(sharing, scratch) / Slot);
-        int firstRow = ws.RowStart[step];
-
-        // Blocks next, next - 1, ..., whose first row the reverse loop has reached.
-        int complete = next < 0 ? 0 : next - ((firstRow + Rows - 1) / Rows) + 1;
+        int slots = GroupSlots(ws, sharing, scratch);
+        int complete = Completed(ws, step, next);
         while (complete >= slots || (step == 0 && complete > 0))
         {
             int count = Math.Min(slots, complete);
@@ -110,6 +107,24 @@ internal static class WeightGradientBlocks
 
         return next;
     }
+
+    /// <summary>
+    /// Whether <see cref="AddCompleted"/> with the same arguments adds at least one group at <paramref name="step"/>: the
+    /// same answer on every worker of a run, so they can meet there first.
+    /// </summary>
+    internal static bool AddsAt(RecurrentWorkspace ws, int step, int next, in SlotSharing sharing, Span<float> scratch)
+    {
+        int complete = Completed(ws, step, next);
+        return complete >= GroupSlots(ws, sharing, scratch) || (step == 0 && complete > 0);
+    }
+
+    // Blocks added together at most: a group, as the slots allow.
+    private static int GroupSlots(RecurrentWorkspace ws, in SlotSharing sharing, Span<float> scratch)
+        => Math.Min(ws.WeightGradientGroupBlocks ?? GroupBlocks, SlotFloats(sharing, scratch) / Slot);
+
+    // Blocks next, next - 1, ..., whose first row the reverse loop has reached once step `step` is done.
+    private static int Completed(RecurrentWorkspace ws, int step, int next)
+        => next < 0 ? 0 : next - ((ws.RowStart[step] + Rows - 1) / Rows) + 1;
 
     // Blocks first, first - 1, ..., first - count + 1. The columns of xPacked (chunks [0, ceil(I / NC))) and then of
     // hPrev go by in passes of as many NC-column chunks as the slots hold: every block's rows of a pass's chunks are
