@@ -530,7 +530,8 @@ internal static class SequenceDriver
         Span<float> packedW = ws.Segment(ws.PackedWeightOffset, Gemm.PackedLength(GH, H));
         Span<float> scratch = ws.Segment(ws.GemmScratchOffset, ws.GemmScratchLength);
 
-        // Column sums of the gate gradients, accumulated step by step while each step's rows are in cache.
+        // Column sums of the gate gradients, accumulated while the rows are in cache: step by step on one thread, at each
+        // group of weight-gradient blocks when split by sequences (BackwardSteps).
         Span<float> dBias = ws.Segment(ws.BiasGradientOffset, 2 * GH);
         dBias.Clear();
         Span<float> dBiasInput = dBias[..GH], dBiasHidden = dBias[GH..];
