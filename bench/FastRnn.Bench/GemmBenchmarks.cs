@@ -1,5 +1,6 @@
 // Legend: M rows of C, N columns, K reduction. FastRnn's GEMM against OpenBLAS's cblas_sgemm (1 thread) at 1024^3
 // and at the RNN's shapes; "Step" is the recurrent product h[B, H] * W_hh^T with W_hh packed once (as the layers do).
+// Operands start a cache line (AlignedMemory), as in the layers' workspace.
 using BenchmarkDotNet.Attributes;
 using FastRnn.Kernels;
 
@@ -8,7 +9,7 @@ namespace FastRnn.Bench;
 [MemoryDiagnoser]
 public class GemmBenchmarks
 {
-    private float[] _a = null!, _b = null!, _c = null!, _packed = null!, _scratch = null!;
+    private Memory<float> _a, _b, _c, _packed, _scratch;
     private int _m, _n, _k;
 
     /// <summary>M x N x K; the second group are recurrent steps B x 4H x H.</summary>
@@ -24,10 +25,10 @@ public class GemmBenchmarks
         var random = new Random(1);
         _a = Values(random, M * K);
         _b = Values(random, N * K);
-        _c = new float[M * N];
-        _scratch = new float[Gemm.ScratchLength];
-        _packed = new float[Gemm.PackedLength(K, N)];
-        Gemm.PackB(MatrixOp.Transpose, K, N, _b, K, _packed);
+        _c = AlignedMemory.Allocate(M * N);
+        _scratch = AlignedMemory.Allocate(Gemm.ScratchLength);
+        _packed = AlignedMemory.Allocate(Gemm.PackedLength(K, N));
+        Gemm.PackB(MatrixOp.Transpose, K, N, _b.Span, K, _packed.Span);
         if (OpenBlas.IsAvailable)
         {
             OpenBlas.SetNumThreads(1);
@@ -36,21 +37,22 @@ public class GemmBenchmarks
 
     /// <summary>C = A * B^T, packing B per call.</summary>
     [Benchmark]
-    public void FastRnnGemm() => Gemm.Multiply(MatrixOp.None, MatrixOp.Transpose, _m, _n, _k, _a, _k, _b, _k, 0f, _c, _n, _scratch);
+    public void FastRnnGemm() => Gemm.Multiply(MatrixOp.None, MatrixOp.Transpose, _m, _n, _k, _a.Span, _k, _b.Span, _k, 0f, _c.Span, _n, _scratch.Span);
 
     /// <summary>C = A * B^T with B packed once (the recurrent step).</summary>
     [Benchmark]
-    public void FastRnnPrepacked() => Gemm.MultiplyPacked(MatrixOp.None, _m, _n, _k, _a, _k, _packed, 0f, _c, _n);
+    public void FastRnnPrepacked() => Gemm.MultiplyPacked(MatrixOp.None, _m, _n, _k, _a.Span, _k, _packed.Span, 0f, _c.Span, _n);
 
     [Benchmark(Baseline = true)]
-    public void OpenBlasSgemm() => OpenBlas.Sgemm(false, true, _m, _n, _k, _a, _k, _b, _k, 0f, _c, _n);
+    public void OpenBlasSgemm() => OpenBlas.Sgemm(false, true, _m, _n, _k, _a.Span, _k, _b.Span, _k, 0f, _c.Span, _n);
 
-    private static float[] Values(Random random, int count)
+    private static Memory<float> Values(Random random, int count)
     {
-        float[] values = new float[count];
+        Memory<float> values = AlignedMemory.Allocate(count);
+        Span<float> span = values.Span;
         for (int i = 0; i < count; i++)
         {
-            values[i] = (float)((2 * random.NextDouble()) - 1);
+            span[i] = (float)((2 * random.NextDouble()) - 1);
         }
 
         return values;

@@ -25,14 +25,14 @@ internal static class KBlockProbe
             float[] a = new float[m * k], w = new float[k * n], c = new float[m * n];
             Fill(random, a);
             Fill(random, w);
-            float[] whole = new float[Gemm.PackedLength(k, n)], blocks = new float[Gemm.PackedLength(k, n)];
-            Gemm.PackColumns(MatrixOp.None, k, 0, n, w, n, whole);
-            Gemm.PackBlocks(MatrixOp.None, k, 0, n, w, n, blocks);
+            Memory<float> whole = AlignedMemory.Allocate(Gemm.PackedLength(k, n)), blocks = AlignedMemory.Allocate(Gemm.PackedLength(k, n));
+            Gemm.PackColumns(MatrixOp.None, k, 0, n, w, n, whole.Span);
+            Gemm.PackBlocks(MatrixOp.None, k, 0, n, w, n, blocks.Span);
             double[] wholeTimes = new double[9], blockTimes = new double[9];
             for (int round = 0; round < wholeTimes.Length; round++)
             {
-                wholeTimes[round] = Timing.Median(() => Gemm.MultiplyPackedCore(MatrixOp.None, m, n, k, a, k, whole, 0f, c, n), 0.2);
-                blockTimes[round] = Timing.Median(() => Gemm.MultiplyPackedBlocks(m, n, k, a, k, blocks, c, n), 0.2);
+                wholeTimes[round] = Timing.Median(() => Gemm.MultiplyPackedCore(MatrixOp.None, m, n, k, a, k, whole.Span, 0f, c, n), 0.2);
+                blockTimes[round] = Timing.Median(() => Gemm.MultiplyPackedBlocks(m, n, k, a, k, blocks.Span, c, n), 0.2);
             }
 
             Array.Sort(wholeTimes);

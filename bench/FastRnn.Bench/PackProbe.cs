@@ -20,17 +20,17 @@ internal static class PackProbe
         foreach ((int m, int n, int k) in (ReadOnlySpan<(int, int, int)>)[(128, 32, 256), (128, 512, 256)])
         {
             float[] a = Filled(random, m * k), w = Filled(random, k * n), c = new float[m * n];
-            float[] packed = new float[Gemm.PackedLength(k, n)];
-            Gemm.PackColumns(MatrixOp.None, k, 0, n, w, n, packed);
-            double time = Best(() => Gemm.MultiplyPackedCore(MatrixOp.None, m, n, k, a, k, packed, 1f, c, n));
+            Memory<float> packed = AlignedMemory.Allocate(Gemm.PackedLength(k, n));
+            Gemm.PackColumns(MatrixOp.None, k, 0, n, w, n, packed.Span);
+            double time = Best(() => Gemm.MultiplyPackedCore(MatrixOp.None, m, n, k, a, k, packed.Span, 1f, c, n));
             Console.WriteLine(Line($"micro-kernel, C[{m}, {n}] += A[{m}, {k}] * B (L1/L2)", $"{2.0 * m * n * k / time / 1e9,7:F1} GFLOP/s"));
         }
 
-        float[] packedA = new float[Gemm.PackedALength];
+        Memory<float> packedA = AlignedMemory.Allocate(Gemm.PackedALength);
         foreach (int lda in (ReadOnlySpan<int>)[1024, 2048])
         {
             float[] a = Filled(random, 256 * lda);
-            double time = Best(() => Gemm.PackTransposedA(Gemm.MC, Gemm.KC, a, lda, packedA));
+            double time = Best(() => Gemm.PackTransposedA(Gemm.MC, Gemm.KC, a, lda, packedA.Span));
             Console.WriteLine(Line($"PackTransposedA 128 x 256, lda {lda} (L2)", $"{time * 1e6,7:F2} us, {Gemm.MC * Gemm.KC * 4.0 / time / 1e9,5:F1} GB/s"));
         }
 
@@ -48,7 +48,7 @@ internal static class PackProbe
                 {
                     for (int column = 0; column < ringLda; column += Gemm.MC, packs++)
                     {
-                        Gemm.PackTransposedA(Gemm.MC, Gemm.KC, ring.AsSpan((r0 * ringLda) + column), ringLda, packedA);
+                        Gemm.PackTransposedA(Gemm.MC, Gemm.KC, ring.AsSpan((r0 * ringLda) + column), ringLda, packedA.Span);
                     }
                 }
             }
@@ -58,11 +58,11 @@ internal static class PackProbe
 
         Console.WriteLine(Line($"PackTransposedA 128 x 256, lda {ringLda} (16 MiB ring, L3)", $"{best * 1e6,7:F2} us, {Gemm.MC * Gemm.KC * 4.0 / best / 1e9,5:F1} GB/s"));
 
-        float[] slot = new float[Gemm.KC * Gemm.NC];
+        Memory<float> slot = AlignedMemory.Allocate(Gemm.KC * Gemm.NC);
         foreach (int ld in (ReadOnlySpan<int>)[256, 512])
         {
             float[] rows = Filled(random, Gemm.KC * ld);
-            double time = Best(() => Gemm.PackRowsInto(Gemm.KC, 0, ld, rows, ld, slot, 0, Gemm.KC));
+            double time = Best(() => Gemm.PackRowsInto(Gemm.KC, 0, ld, rows, ld, slot.Span, 0, Gemm.KC));
             Console.WriteLine(Line($"PackRowsInto 256 rows x {ld} into a slot (L2)", $"{time * 1e6,7:F2} us, {Gemm.KC * ld * 4.0 / time / 1e9,5:F1} GB/s"));
         }
     }

@@ -69,6 +69,9 @@ public static class Gemm
     [ThreadStatic]
     private static float[]? s_threadScratch;
 
+    [ThreadStatic]
+    private static int s_threadScratchStart;
+
     /// <summary>Floats needed to hold op(B) [K, N] packed for <see cref="MultiplyPacked"/>.</summary>
     /// <param name="k">Rows of op(B).</param>
     /// <param name="n">Columns of op(B).</param>
@@ -80,7 +83,12 @@ public static class Gemm
     }
 
     /// <summary>Packs op(B) [K, N] into the panel layout <see cref="MultiplyPacked"/> reads.</summary>
-    /// <remarks>The layout follows the process's SIMD width (panels two vectors wide), which <see cref="MultiplyPacked"/> reads at the same width.</remarks>
+    /// <remarks>
+    /// The layout follows the process's SIMD width (panels two vectors wide), which <see cref="MultiplyPacked"/> reads at the
+    /// same width. Give <paramref name="packed"/> a 64-byte aligned start (<see cref="AlignedMemory.Allocate"/>): the
+    /// product loads every k of a panel as whole cache lines, and off a line boundary each load touches two (a batch-1
+    /// product ran at 33-37 instead of 52-66 GFLOP/s). Alignment never changes a result.
+    /// </remarks>
     /// <param name="opB">Whether B is used as stored or transposed.</param>
     /// <param name="k">Rows of op(B).</param>
     /// <param name="n">Columns of op(B).</param>
@@ -134,7 +142,7 @@ public static class Gemm
     /// <param name="beta">Scale of the existing C; 0 means C is not read.</param>
     /// <param name="c">The output C.</param>
     /// <param name="ldc">Row stride of C.</param>
-    /// <param name="scratch">At least <see cref="ScratchLength"/> floats for packing.</param>
+    /// <param name="scratch">At least <see cref="ScratchLength"/> floats for packing; 64-byte aligned for full speed (<see cref="AlignedMemory.Allocate"/>).</param>
     public static void Multiply(MatrixOp opA, MatrixOp opB, int m, int n, int k, ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, float beta, Span<float> c, int ldc, Span<float> scratch)
     {
         ValidateSizes(m, n, k);
@@ -211,15 +219,21 @@ public static class Gemm
     /// <summary>This thread's packing scratch (<see cref="ScratchLength"/> floats), allocated on its first use.</summary>
     internal static Span<float> ThreadScratch => ThreadScratchOf(ScratchLength);
 
-    /// <summary>This thread's scratch, at least <paramref name="length"/> floats (never less than <see cref="ScratchLength"/>); allocates only when a larger one is asked for.</summary>
+    /// <summary>
+    /// This thread's scratch, at least <paramref name="length"/> floats (never less than <see cref="ScratchLength"/>),
+    /// 64-byte aligned: the packed B block at its start is loaded as whole vectors (see <see cref="AlignedMemory"/>).
+    /// Allocates only when a larger one is asked for.
+    /// </summary>
     internal static Span<float> ThreadScratchOf(int length)
     {
-        if (s_threadScratch is null || s_threadScratch.Length < length)
+        float[]? scratch = s_threadScratch;
+        if (scratch is null || scratch.Length - s_threadScratchStart < length)
         {
-            s_threadScratch = new float[Math.Max(length, ScratchLength)];
+            scratch = AlignedMemory.AllocateArray(Math.Max(length, ScratchLength), out s_threadScratchStart);
+            s_threadScratch = scratch;
         }
 
-        return s_threadScratch;
+        return scratch.AsSpan(s_threadScratchStart);
     }
 
     /// <summary>

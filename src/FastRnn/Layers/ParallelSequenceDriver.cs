@@ -21,7 +21,6 @@
 // Caller spans cross threads as pointers: each is pinned (fixed) for the whole run, and Run returns only after every
 // worker has finished with them.
 using System.Numerics.Tensors;
-using System.Runtime.CompilerServices;
 using FastRnn.Cells;
 using FastRnn.Kernels;
 using FastRnn.Threading;
@@ -244,15 +243,6 @@ internal static unsafe class ParallelSequenceDriver
             work.DBiasHh = pDBiasHh;
             work.Run();
         }
-    }
-
-    /// <summary>A pinned array with room for <paramref name="length"/> floats from <paramref name="start"/> on, the first of them 64-byte aligned.</summary>
-    private static float[] AllocateAligned(int length, out int start)
-    {
-        float[] buffer = GC.AllocateArray<float>(length + 16, pinned: true);
-        nint address = (nint)Unsafe.AsPointer(ref buffer[0]);
-        start = (int)((64 - (address % 64)) % 64 / sizeof(float));
-        return buffer;
     }
 
     /// <summary>A pinned span, or empty when the caller passed none.</summary>
@@ -540,7 +530,7 @@ internal static unsafe class ParallelSequenceDriver
             if (_sharedSlots is null)
             {
                 _sharedSlotsLength = 2 * WeightGradientBlocks.SlotsLength((long)ws.MaxSequenceLength * ws.MaxBatchSize);
-                _sharedSlots = AllocateAligned(_sharedSlotsLength, out _sharedSlotsStart);
+                _sharedSlots = AlignedMemory.AllocateArray(_sharedSlotsLength, out _sharedSlotsStart);
             }
         }
 
@@ -868,7 +858,7 @@ internal static unsafe class ParallelSequenceDriver
             float[]? buffer = s_packed;
             if (buffer is null || buffer.Length - s_packedStart < length)
             {
-                buffer = AllocateAligned(length, out s_packedStart);
+                buffer = AlignedMemory.AllocateArray(length, out s_packedStart);
                 s_packed = buffer;
             }
 

@@ -29,7 +29,6 @@
 //   hiddenNorms, cellNorms     : [maxT] float    their square roots
 // Sums of squares are kept in double: a float sum of squares overflows at norms near 1.8e19, which an exploding
 // gradient reaches long before its float elements do.
-using System.Runtime.InteropServices;
 using FastRnn.Kernels;
 
 namespace FastRnn.Layers;
@@ -42,7 +41,7 @@ namespace FastRnn.Layers;
 /// <remarks>A call with more steps or a larger batch than the workspace was created for throws; nothing resizes.</remarks>
 public sealed class RecurrentWorkspace
 {
-    private const int AlignFloats = 16;
+    private const int AlignFloats = AlignedMemory.Alignment / sizeof(float);
 
     private readonly float[] _buffer;
     private readonly int _bufferStart;
@@ -101,12 +100,7 @@ public sealed class RecurrentWorkspace
             ThrowHelper.ThrowArgument(nameof(maxSequenceLength), $"a workspace for T={maxSequenceLength}, B={maxBatchSize}, I={inputSize}, H={hiddenSize}, G={gateCount} needs {offset} floats, more than one array can hold");
         }
 
-        // Pinned so the 64-byte alignment computed here stays true.
-        _buffer = GC.AllocateArray<float>((int)offset + AlignFloats, pinned: true);
-        GCHandle handle = GCHandle.Alloc(_buffer, GCHandleType.Pinned);
-        long address = handle.AddrOfPinnedObject();
-        handle.Free();
-        _bufferStart = (int)((64 - (address % 64)) % 64 / sizeof(float));
+        _buffer = AlignedMemory.AllocateArray((int)offset, out _bufferStart);
 
         Order = new int[maxBatchSize];
         SortedLengths = new int[maxBatchSize];
