@@ -1,5 +1,5 @@
 // Entry point: `simd` prints the SIMD widths this process sees (CI proves its environment switches with it),
-// `quick` prints the throughput table without BenchmarkDotNet, `gemm` compares the GEMM with OpenBLAS (`gemm --k-blocks`: whole-K against K-blocked packed products; `gemm --packs`: the packing of the weight-gradient products and the micro-kernel's in-cache rate), `targets` times the performance issue's shapes (`quick` and `targets` take `--threads N`), `peak` measures the FMA rate per thread the GFLOP/s are a fraction of, anything else goes to BenchmarkDotNet's switcher.
+// `quick` prints the throughput table without BenchmarkDotNet, `gemm` compares the GEMM with OpenBLAS (`gemm --k-blocks`: whole-K against K-blocked packed products; `gemm --packs`: the packing of the weight-gradient products and the micro-kernel's in-cache rate), `targets` times the performance issue's shapes (`quick` and `targets` take `--threads N`), `peak` measures the FMA rate per thread the GFLOP/s are a fraction of, `activations` times the cells' tanh and sigmoid per element, anything else goes to BenchmarkDotNet's switcher.
 using System.Runtime.Intrinsics;
 using BenchmarkDotNet.Running;
 using FastRnn.Bench;
@@ -37,6 +37,12 @@ if (args.Length > 0 && args[0] == "targets")
 if (args.Length > 0 && args[0] == "peak")
 {
     FmaPeak.Run(args.AsSpan(1));
+    return;
+}
+
+if (args.Length > 0 && args[0] == "activations")
+{
+    ActivationProbe.Run();
     return;
 }
 
