@@ -1,6 +1,7 @@
 // Legend: T time steps, B batch, I input size, H hidden size, G gates.
 // One layer with seeded data and preallocated buffers: the unit every throughput measurement times (the `fastrnn bench`
 // table, and bench/FastRnn.Bench's BenchmarkDotNet suites and quick table).
+using FastRnn.Kernels;
 using FastRnn.Layers;
 using FastRnn.Threading;
 
@@ -14,8 +15,9 @@ public sealed class BenchLayer
 {
     private readonly RecurrentLayer _layer;
     private readonly RecurrentWorkspace _workspace;
-    // x: [T, B, I]  output, dOutput: [T, B, H]  dX: [T, B, I]
-    private readonly float[] _x, _output, _dOutput, _dX;
+    // x: [T, B, I]  output, dOutput: [T, B, H]  dX: [T, B, I]. Each starts a cache line, as the buffers of oneDNN's
+    // benchmark (dnnl::memory) and PyTorch's CPU allocator do; a new float[] does only by chance.
+    private readonly Memory<float> _x, _output, _dOutput, _dX;
     private readonly int _t, _b;
 
     /// <summary>Creates the layer (parameters from <paramref name="seed"/>) and data (from <paramref name="seed"/> + 1).</summary>
@@ -41,31 +43,32 @@ public sealed class BenchLayer
         var random = new Random(seed + 1);
         _x = Values(random, sequenceLength * batchSize * inputSize);
         _dOutput = Values(random, sequenceLength * batchSize * hiddenSize);
-        _output = new float[sequenceLength * batchSize * hiddenSize];
-        _dX = new float[sequenceLength * batchSize * inputSize];
+        _output = AlignedMemory.Allocate(sequenceLength * batchSize * hiddenSize);
+        _dX = AlignedMemory.Allocate(sequenceLength * batchSize * inputSize);
     }
 
     /// <summary>G: gates per cell (Elman 1, GRU 3, LSTM 4).</summary>
     public int GateCount => _layer.GateCount;
 
     /// <summary>One forward pass over the whole sequence.</summary>
-    public void Forward() => _layer.Forward(_x, _t, _b, _output, _workspace);
+    public void Forward() => _layer.Forward(_x.Span, _t, _b, _output.Span, _workspace);
 
     /// <summary>One training step's recurrent part: forward, then full BPTT including <c>dX</c>.</summary>
     public void TrainingStep()
     {
-        _layer.Forward(_x, _t, _b, _output, _workspace);
-        _layer.Backward(_dOutput, _workspace, _dX);
+        _layer.Forward(_x.Span, _t, _b, _output.Span, _workspace);
+        _layer.Backward(_dOutput.Span, _workspace, _dX.Span);
     }
 
-    private static float[] Values(Random random, int count)
+    private static Memory<float> Values(Random random, int count)
     {
-        float[] values = new float[count];
+        Memory<float> memory = AlignedMemory.Allocate(count);
+        Span<float> values = memory.Span;
         for (int k = 0; k < values.Length; k++)
         {
             values[k] = (float)((2 * random.NextDouble()) - 1);
         }
 
-        return values;
+        return memory;
     }
 }
