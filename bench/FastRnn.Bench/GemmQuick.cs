@@ -57,8 +57,8 @@ internal static class GemmQuick
         }
     }
 
-    // The median time of one call, timed over enough back-to-back calls to fill ~20 us per sample: this VM's clock
-    // reads in steps of about 100 ns, which quantized single timings of the ~1 us batch-1 products by 10-20%.
+    // The median time of one call, timed over enough back-to-back calls to fill ~20 us per sample, so that the clock
+    // reads (~25 ns each) and the timing loop do not count in the ~1 us batch-1 products.
     private static double MedianCall(int m, int n, int k, Action call)
     {
         int calls = (int)Math.Clamp(2e6 / (2.0 * m * n * k), 1, 1000);
