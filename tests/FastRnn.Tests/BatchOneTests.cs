@@ -1,6 +1,6 @@
 // At batch 1 the passes take their own paths: the forward's one-row product over the packed W_hh, and the backward's
-// dh_{t-1} = dG_t * W_hh one row at a time over W_hh as stored, or over a copy with rows on cache-line boundaries when H
-// is not a multiple of 16 and the pass has 16 steps or more. Each gives every element the chain the batched products
+// dh_{t-1} = dG_t * W_hh one row at a time over W_hh as stored, or over a copy with rows on cache-line boundaries when
+// the stored rows are not (always for H not a multiple of 16) and the pass has 16 steps or more. Each gives every element the chain the batched products
 // give it, so a sequence run alone must give, bit for bit, its row of the same sequence in a batch of two.
 using FastRnn.Kernels;
 using FastRnn.Layers;

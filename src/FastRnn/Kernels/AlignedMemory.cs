@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 
 namespace FastRnn.Kernels;
 
@@ -28,6 +29,13 @@ public static class AlignedMemory
         float[] array = AllocateArray(length, out int start);
         return array.AsMemory(start, length);
     }
+
+    /// <summary>
+    /// Whether <paramref name="span"/> starts at an <see cref="Alignment"/>-byte boundary now. Over an unpinned array
+    /// the answer can change when the GC moves it; callers use it to choose a faster path, never for a result.
+    /// </summary>
+    internal static unsafe bool IsAligned(ReadOnlySpan<float> span)
+        => ((nint)Unsafe.AsPointer(ref MemoryMarshal.GetReference(span)) & (Alignment - 1)) == 0;
 
     /// <summary>
     /// A pinned array with room for <paramref name="length"/> floats from <paramref name="start"/> on, the first of

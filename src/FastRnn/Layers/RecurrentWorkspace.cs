@@ -224,6 +224,12 @@ public sealed class RecurrentWorkspace
     /// </summary>
     internal bool? SplitBySequences { get; set; }
 
+    /// <summary>
+    /// Row stride of the W_hh the current batch-1 backward multiplies by (SequenceDriver.RowInPlaceStride): H for the
+    /// caller's W_hh, or the padded stride of its aligned copy. Decided once per backward pass, before the time loop.
+    /// </summary>
+    internal int RowInPlaceStride { get; set; }
+
     /// <summary>Test hook: force the cached step block of the forward pass on or off (null: the size rule of SequenceDriver.UsesStepGates).</summary>
     internal bool? UseStepGates { get; set; }
 

@@ -538,14 +538,19 @@ internal static class SequenceDriver
 
         // W_hh [G*H, H] packed once: dhNext[B_s, H] (+)= dGatesHidden_s[B_s, G*H] * W_hh. At batch 1 each step is one
         // row, multiplied by W_hh as stored: the same bits without the pack (see Gemm.MultiplyRowInPlace), from a copy
-        // whose rows start cache lines when they do not (RowInPlaceStride).
+        // whose rows start cache lines when the caller's do not (RowInPlaceStride).
+        ws.RowInPlaceStride = H;
         if (!MultipliesRowInPlace(B, H))
         {
             Gemm.PackB(MatrixOp.None, GH, H, w.WeightHh, H, packedW);
         }
-        else if (RowInPlaceStride(ws) != H)
+        else
         {
-            CopyRows(w.WeightHh, GH, H, packedW, RowInPlaceStride(ws));
+            ws.RowInPlaceStride = RowInPlaceStride(ws, w.WeightHh);
+            if (ws.RowInPlaceStride != H)
+            {
+                CopyRows(w.WeightHh, GH, H, packedW, ws.RowInPlaceStride);
+            }
         }
 
         // dX step by step: W_ih [G*H, I] packed once; each step's [B_s, I] rows go to dX from L1.
@@ -609,16 +614,19 @@ internal static class SequenceDriver
 
     /// <summary>
     /// Row stride of the W_hh [G*H, H] the batch-1 backward multiplies each step's row by: H, reading the caller's
-    /// W_hh, when its rows start cache lines (H a multiple of 16 floats) or the pass is short; else H rounded up to 16,
-    /// a copy in the packed-weight segment. Off a line boundary 3 of every 4 rows (H = 100) split their vector loads
-    /// over two lines, and the product, which streams W_hh from L2 each step, ran at half the load rate:
-    /// [1, 400] x [400, 100] 2.19 us as stored, 1.48 us on aligned rows, for a 5 us copy per call; from 16 steps on
-    /// the copy pays ((25, 1, 65, 100) LSTM: 25 steps).
+    /// <paramref name="weightHh"/>, when its rows start cache lines (H a multiple of 16 floats from a line boundary) or
+    /// the pass is short; else H rounded up to 16, a copy in the packed-weight segment. Off a line boundary 3 of every
+    /// 4 rows (H = 100), or every row (H = 64 from a misaligned start), split their vector loads over two lines, and the
+    /// product, which streams W_hh from L2 each step, ran at half the load rate: [1, 400] x [400, 100] 2.19 us as
+    /// stored, 1.48 us on aligned rows, for a 5 us copy per call; from 16 steps on the copy pays ((25, 1, 65, 100) LSTM:
+    /// 25 steps). The caller's array may move afterwards, which could only change the speed: the stride is decided once
+    /// per pass (<see cref="RecurrentWorkspace.RowInPlaceStride"/>).
     /// </summary>
-    private static int RowInPlaceStride(RecurrentWorkspace ws)
+    private static int RowInPlaceStride(RecurrentWorkspace ws, ReadOnlySpan<float> weightHh)
     {
-        int H = ws.HiddenSize, aligned = (H + AlignedRowFloats - 1) / AlignedRowFloats * AlignedRowFloats;
-        return aligned == H || ws.Steps < AlignedRowMinSteps ? H : aligned;
+        int H = ws.HiddenSize, padded = (H + AlignedRowFloats - 1) / AlignedRowFloats * AlignedRowFloats;
+        bool linesAligned = padded == H && AlignedMemory.IsAligned(weightHh);
+        return linesAligned || ws.Steps < AlignedRowMinSteps ? H : padded;
     }
 
     /// <summary>Floats per cache line: the row alignment <see cref="RowInPlaceStride"/> pads to.</summary>
@@ -662,7 +670,7 @@ internal static class SequenceDriver
         Span<float> dBias = ws.Segment(ws.BiasGradientOffset, 2 * GH);
         Span<float> dBiasInput = dBias[..GH], dBiasHidden = dBias[GH..];
         bool rowInPlace = MultipliesRowInPlace(B, H);
-        int rowStride = RowInPlaceStride(ws);
+        int rowStride = ws.RowInPlaceStride;
         ReadOnlySpan<float> rowWeights = rowStride == H ? w.WeightHh : packedW;
         bool dxPerStep = ComputesDxPerStep(ws, !g.DX.IsEmpty);
         ReadOnlySpan<float> packedWih = dxPerStep ? ws.Segment(ws.PackedInputWeightOffset, Gemm.PackedLength(GH, I)) : default;
