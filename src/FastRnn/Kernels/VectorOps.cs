@@ -124,7 +124,8 @@ internal readonly struct Ops512 : IVectorOps<Vector512<float>>
     public static Vector512<float> Pow2(Vector512<float> n) => Vector512.ShiftLeft(Vector512.ConvertToInt32Native(n) + Vector512.Create(127), 23).AsSingle();
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<float> ScaleByPow2(Vector512<float> value, Vector512<float> n) => Avx512F.Scale(value, n);
+    public static Vector512<float> ScaleByPow2(Vector512<float> value, Vector512<float> n)
+        => Avx512F.IsSupported ? Avx512F.Scale(value, n) : value * Pow2(n); // software Vector512 (AVX-512 off): the multiply
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> LessThan(Vector512<float> left, Vector512<float> right) => Vector512.LessThan(left, right);
