@@ -2,6 +2,7 @@
 // and at the RNN's shapes; "Step" is the recurrent product h[B, H] * W_hh^T with W_hh packed once (as the layers do).
 // Operands start a cache line (AlignedMemory), as in the layers' workspace.
 using BenchmarkDotNet.Attributes;
+using FastRnn.Cli.Benchmarking;
 using FastRnn.Kernels;
 
 namespace FastRnn.Bench;
@@ -23,8 +24,8 @@ public class GemmBenchmarks
         (_m, _n, _k) = (sizes[0], sizes[1], sizes[2]);
         (int M, int N, int K) = (_m, _n, _k);
         var random = new Random(1);
-        _a = Values(random, M * K);
-        _b = Values(random, N * K);
+        _a = BenchData.Uniform(random, M * K);
+        _b = BenchData.Uniform(random, N * K);
         _c = AlignedMemory.Allocate(M * N);
         _scratch = AlignedMemory.Allocate(Gemm.ScratchLength);
         _packed = AlignedMemory.Allocate(Gemm.PackedLength(K, N));
@@ -45,16 +46,4 @@ public class GemmBenchmarks
 
     [Benchmark(Baseline = true)]
     public void OpenBlasSgemm() => OpenBlas.Sgemm(false, true, _m, _n, _k, _a.Span, _k, _b.Span, _k, 0f, _c.Span, _n);
-
-    private static Memory<float> Values(Random random, int count)
-    {
-        Memory<float> values = AlignedMemory.Allocate(count);
-        Span<float> span = values.Span;
-        for (int i = 0; i < count; i++)
-        {
-            span[i] = (float)((2 * random.NextDouble()) - 1);
-        }
-
-        return values;
-    }
 }

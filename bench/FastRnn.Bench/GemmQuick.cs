@@ -35,7 +35,7 @@ internal static class GemmQuick
             (2048, 512, 32768, MatrixOp.Transpose, MatrixOp.None, "LSTM(512,64,256,512) dW_hh"),
             (32768, 256, 2048, MatrixOp.None, MatrixOp.None, "LSTM(512,64,256,512) dX")])
         {
-            Memory<float> a = Values(random, m * k), b = Values(random, k * n), c = AlignedMemory.Allocate(m * n);
+            Memory<float> a = BenchData.Uniform(random, m * k), b = BenchData.Uniform(random, k * n), c = AlignedMemory.Allocate(m * n);
             int lda = opA == MatrixOp.None ? k : m, ldb = opB == MatrixOp.None ? n : k;
             double ours = MedianCall(m, n, k, () => Gemm.Multiply(opA, opB, m, n, k, a.Span, lda, b.Span, ldb, 0f, c.Span, n, scratch.Span));
             double theirs = blas ? MedianCall(m, n, k, () => OpenBlas.Sgemm(opA == MatrixOp.Transpose, opB == MatrixOp.Transpose, m, n, k, a.Span, lda, b.Span, ldb, 0f, c.Span, n)) : double.NaN;
@@ -47,7 +47,7 @@ internal static class GemmQuick
             foreach (int batch in (int[])[1, 16, 32, 64])
             {
                 int n = 4 * h;
-                Memory<float> a = Values(random, batch * h), w = Values(random, n * h), c = AlignedMemory.Allocate(batch * n);
+                Memory<float> a = BenchData.Uniform(random, batch * h), w = BenchData.Uniform(random, n * h), c = AlignedMemory.Allocate(batch * n);
                 Memory<float> packed = AlignedMemory.Allocate(Gemm.PackedLength(h, n));
                 Gemm.PackB(MatrixOp.Transpose, h, n, w.Span, h, packed.Span);
                 double ours = MedianCall(batch, n, h, () => Gemm.MultiplyPacked(MatrixOp.None, batch, n, h, a.Span, h, packed.Span, 0f, c.Span, n));
@@ -75,17 +75,5 @@ internal static class GemmQuick
     {
         double flops = 2.0 * m * n * k;
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{shape,-34} {flops / ours * 1e-9,13:F1} {flops / theirs * 1e-9,14:F1} {theirs / ours,7:F2}"));
-    }
-
-    private static Memory<float> Values(Random random, int count)
-    {
-        Memory<float> values = AlignedMemory.Allocate(count);
-        Span<float> span = values.Span;
-        for (int i = 0; i < count; i++)
-        {
-            span[i] = (float)((2 * random.NextDouble()) - 1);
-        }
-
-        return values;
     }
 }

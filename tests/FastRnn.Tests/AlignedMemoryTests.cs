@@ -68,7 +68,7 @@ public class AlignedMemoryTests
         var random = new Random(5);
         foreach ((int m, int n, int k) in (ReadOnlySpan<(int, int, int)>)[(1, 100, 65), (1, 400, 100), (5, 33, 17), (16, 512, 128), (70, 96, 300)])
         {
-            float[] a = Values(random, m * k), b = Values(random, n * k);
+            float[] a = AllocationTests.RandomValues(random, m * k), b = AllocationTests.RandomValues(random, n * k);
             int packedLength = Gemm.PackedLength(k, n);
             Memory<float> aligned = AlignedMemory.Allocate(packedLength + 1);
             Span<float> packedOn = aligned.Span[..packedLength], packedOff = aligned.Span.Slice(1, packedLength);
@@ -94,16 +94,5 @@ public class AlignedMemoryTests
         float[] anchor = GC.AllocateArray<float>(1, pinned: true);
         long anchorAddress = Marshal.UnsafeAddrOfPinnedArrayElement(anchor, 0);
         return anchorAddress + Unsafe.ByteOffset(ref anchor[0], ref MemoryMarshal.GetReference(span));
-    }
-
-    private static float[] Values(Random random, int count)
-    {
-        float[] values = new float[count];
-        for (int i = 0; i < count; i++)
-        {
-            values[i] = (float)((2 * random.NextDouble()) - 1);
-        }
-
-        return values;
     }
 }

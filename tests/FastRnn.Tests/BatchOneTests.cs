@@ -26,7 +26,7 @@ public class BatchOneTests
         {
             using var _ = new WidthLimit(width);
             var random = new Random((cell * 100) + T + H);
-            float[] x = Values(random, T * 2 * I), dOutput = Values(random, T * 2 * H), h0 = Values(random, 2 * H);
+            float[] x = AllocationTests.RandomValues(random, T * 2 * I), dOutput = AllocationTests.RandomValues(random, T * 2 * H), h0 = AllocationTests.RandomValues(random, 2 * H);
 
             (float[] output, float[] dX, float[] dh0) pair = Run(cell, I, H, T, 2, x, dOutput, h0);
             (float[] output, float[] dX, float[] dh0) alone = Run(cell, I, H, T, 1, Column(x, T, 2, I), Column(dOutput, T, 2, H), h0[..H]);
@@ -63,16 +63,5 @@ public class BatchOneTests
         }
 
         return column;
-    }
-
-    private static float[] Values(Random random, int count)
-    {
-        float[] values = new float[count];
-        for (int i = 0; i < count; i++)
-        {
-            values[i] = (float)((2 * random.NextDouble()) - 1);
-        }
-
-        return values;
     }
 }

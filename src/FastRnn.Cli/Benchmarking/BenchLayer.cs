@@ -41,8 +41,8 @@ public sealed class BenchLayer
         _b = batchSize;
         _workspace = _layer.CreateWorkspace(sequenceLength, batchSize, pool);
         var random = new Random(seed + 1);
-        _x = Values(random, sequenceLength * batchSize * inputSize);
-        _dOutput = Values(random, sequenceLength * batchSize * hiddenSize);
+        _x = BenchData.Uniform(random, sequenceLength * batchSize * inputSize);
+        _dOutput = BenchData.Uniform(random, sequenceLength * batchSize * hiddenSize);
         _output = AlignedMemory.Allocate(sequenceLength * batchSize * hiddenSize);
         _dX = AlignedMemory.Allocate(sequenceLength * batchSize * inputSize);
     }
@@ -58,17 +58,5 @@ public sealed class BenchLayer
     {
         _layer.Forward(_x.Span, _t, _b, _output.Span, _workspace);
         _layer.Backward(_dOutput.Span, _workspace, _dX.Span);
-    }
-
-    private static Memory<float> Values(Random random, int count)
-    {
-        Memory<float> memory = AlignedMemory.Allocate(count);
-        Span<float> values = memory.Span;
-        for (int k = 0; k < values.Length; k++)
-        {
-            values[k] = (float)((2 * random.NextDouble()) - 1);
-        }
-
-        return memory;
     }
 }

@@ -53,15 +53,11 @@ internal interface IVectorOps<TVector>
     static abstract TVector Round(TVector value);
 
     /// <summary>
-    /// <c>2^n</c> for integral <paramref name="n"/> in [-126, 127], built in the exponent field. The conversion is the
-    /// native one (one instruction): n is integral and in range, so the saturating conversion's fix-up for NaN and
-    /// out-of-range lanes (three more instructions per exp with AVX-512) changes nothing.
-    /// </summary>
-    static abstract TVector Pow2(TVector n);
-
-    /// <summary>
-    /// <c>value * 2^n</c> for integral <paramref name="n"/> in [-126, 128] (exp's range): AVX-512's <c>VSCALEFPS</c>, one
-    /// instruction for what is otherwise <see cref="Pow2"/> and a multiply (four); elsewhere exactly those.
+    /// <c>value * 2^n</c> for integral <paramref name="n"/> (exp's range, [-126, 128]): AVX-512's <c>VSCALEFPS</c>, one
+    /// instruction; elsewhere 2^n built in the exponent field, then a multiply (four). The field's conversion is the
+    /// native one: n is integral, so the saturating conversion's fix-up for NaN and out-of-range lanes changes nothing.
+    /// The field holds 2^n up to n = 127; at 128 (exp of x past 88.03, where exp's callers only need "huge") it gives
+    /// infinity where VSCALEFPS gives the finite product.
     /// </summary>
     static abstract TVector ScaleByPow2(TVector value, TVector n);
 
@@ -121,7 +117,7 @@ internal readonly struct Ops512 : IVectorOps<Vector512<float>>
     public static Vector512<float> Round(Vector512<float> value) => Vector512.Round(value);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<float> Pow2(Vector512<float> n) => Vector512.ShiftLeft(Vector512.ConvertToInt32Native(n) + Vector512.Create(127), 23).AsSingle();
+    private static Vector512<float> Pow2(Vector512<float> n) => Vector512.ShiftLeft(Vector512.ConvertToInt32Native(n) + Vector512.Create(127), 23).AsSingle();
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> ScaleByPow2(Vector512<float> value, Vector512<float> n)
@@ -183,7 +179,7 @@ internal readonly struct Ops256 : IVectorOps<Vector256<float>>
     public static Vector256<float> Round(Vector256<float> value) => Vector256.Round(value);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<float> Pow2(Vector256<float> n) => Vector256.ShiftLeft(Vector256.ConvertToInt32Native(n) + Vector256.Create(127), 23).AsSingle();
+    private static Vector256<float> Pow2(Vector256<float> n) => Vector256.ShiftLeft(Vector256.ConvertToInt32Native(n) + Vector256.Create(127), 23).AsSingle();
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> ScaleByPow2(Vector256<float> value, Vector256<float> n) => value * Pow2(n);
@@ -244,7 +240,7 @@ internal readonly struct Ops128 : IVectorOps<Vector128<float>>
     public static Vector128<float> Round(Vector128<float> value) => Vector128.Round(value);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector128<float> Pow2(Vector128<float> n) => Vector128.ShiftLeft(Vector128.ConvertToInt32Native(n) + Vector128.Create(127), 23).AsSingle();
+    private static Vector128<float> Pow2(Vector128<float> n) => Vector128.ShiftLeft(Vector128.ConvertToInt32Native(n) + Vector128.Create(127), 23).AsSingle();
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<float> ScaleByPow2(Vector128<float> value, Vector128<float> n) => value * Pow2(n);
@@ -434,7 +430,7 @@ internal readonly struct OpsScalar : IVectorOps<float>
     public static float Round(float value) => MathF.Round(value);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static float Pow2(float n) => BitConverter.Int32BitsToSingle(((int)n + 127) << 23);
+    private static float Pow2(float n) => BitConverter.Int32BitsToSingle(((int)n + 127) << 23);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float ScaleByPow2(float value, float n) => value * Pow2(n);
