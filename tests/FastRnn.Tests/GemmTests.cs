@@ -253,6 +253,66 @@ public class GemmTests
     }
 
     [Theory]
+    [InlineData(1)]
+    [InlineData(4)]
+    [InlineData(8)]
+    [InlineData(16)]
+    public void A_pair_of_products_is_the_one_product_over_both_Ks(int floatsPerVector)
+    {
+        // The fused forward step (x_t W_ih^T + h_{t-1} W_hh^T) must give every element the chain of one product over
+        // the concatenated K: A = [A1 | A2], B = [B1; B2], whatever its tile (8, 4, 1 rows; full panel, half-panel tail;
+        // rows across an MC block), with K1 past KC (no K blocks), and with C and the strided rows' gaps holding NaN, which
+        // a read would carry into the result.
+        using var _ = new WidthLimit((VectorWidth)floatsPerVector);
+        var random = new Random(9);
+        foreach ((int m, int n, int k1, int k2) in (ReadOnlySpan<(int, int, int, int)>)[(1, 100, 65, 100), (1, 33, 3, 5), (3, 17, 1, 1), (8, 48, 5, 7), (13, 400, 65, 100), (16, 512, 64, 128), (17, 65, 300, 40), (33, 256, 128, 256), (137, 40, 20, 9)])
+        {
+            int k = k1 + k2, lda1 = k1 + 3, lda2 = k2 + 5;
+            float[] a = RandomFloats(random, m * k), b = RandomFloats(random, k * n);
+            float[] a1 = new float[m * lda1], a2 = new float[m * lda2];
+            Array.Fill(a1, float.NaN);
+            Array.Fill(a2, float.NaN);
+            for (int i = 0; i < m; i++)
+            {
+                Array.Copy(a, i * k, a1, i * lda1, k1);
+                Array.Copy(a, (i * k) + k1, a2, i * lda2, k2);
+            }
+
+            float[] packed = new float[Gemm.PackedLength(k, n)], packed1 = new float[Gemm.PackedLength(k1, n)], packed2 = new float[Gemm.PackedLength(k2, n)];
+            Gemm.PackB(MatrixOp.None, k, n, b, n, packed);
+            Gemm.PackB(MatrixOp.None, k1, n, b, n, packed1);
+            Gemm.PackB(MatrixOp.None, k2, n, b.AsSpan(k1 * n), n, packed2);
+
+            float[] whole = new float[m * n], pair = new float[m * n];
+            Array.Fill(pair, float.NaN);
+            Gemm.MultiplyPacked(MatrixOp.None, m, n, k, a, k, packed, 0f, whole, n);
+            Gemm.MultiplyPackedPair(m, n, k1, a1, lda1, packed1, k2, a2, lda2, packed2, pair, n);
+            for (int i = 0; i < m * n; i++)
+            {
+                if (BitConverter.SingleToInt32Bits(whole[i]) != BitConverter.SingleToInt32Bits(pair[i]))
+                {
+                    Assert.Fail($"M={m} N={n} K={k1}+{k2} width={VectorDispatch.Current}: C[{i / n},{i % n}] = {pair[i]} from the pair, {whole[i]} from one product");
+                }
+            }
+
+            // Against the definition, not only against the other path.
+            for (int i = 0; i < m; i++)
+            {
+                for (int j = 0; j < n; j++)
+                {
+                    double expected = 0;
+                    for (int p = 0; p < k; p++)
+                    {
+                        expected += (double)a[(i * k) + p] * b[(p * n) + j];
+                    }
+
+                    Assert.True(Math.Abs(pair[(i * n) + j] - expected) <= 1e-5 * k, $"M={m} N={n} K={k1}+{k2}: C[{i},{j}] = {pair[(i * n) + j]}, expected {expected}");
+                }
+            }
+        }
+    }
+
+    [Theory]
     [InlineData(6)]
     [InlineData(8)]
     public void Register_blocks_cover_the_rows_with_at_most_mr_and_at_least_4_rows_each(int mr)

@@ -574,6 +574,38 @@ public static class Gemm
         }
     }
 
+    /// <summary>
+    /// <c>C[M, N] = A1[M, K1] * B1 + A2[M, K2] * B2</c>: both A row-major and read in place, both B packed whole as
+    /// <see cref="PackB"/> packs them (<see cref="PackColumns"/> for a slice of columns; one block of all K rows, also past
+    /// KC), C written and never read. Every element is one FMA chain, k ascending through A1's columns and then on
+    /// through A2's, in interior and edge tiles alike. The forward step's <c>x_t W_ih^T + h_{t-1} W_hh^T</c> in one pass
+    /// over C: each register block's accumulators stay in registers from the first k of x to the last of h, where two
+    /// products store C after the first and load it again for the second, and make twice the kernel calls
+    /// ([16, 512] from K = 64 + 128: 20.0 -> 18.9 us; [32, 256] from 128 + 256: 38.2 -> 37.3 us).
+    /// </summary>
+    internal static void MultiplyPackedPair(int m, int n, int k1, ReadOnlySpan<float> a1, int lda1, ReadOnlySpan<float> packed1, int k2, ReadOnlySpan<float> a2, int lda2, ReadOnlySpan<float> packed2, Span<float> c, int ldc)
+    {
+        if (m == 0 || n == 0)
+        {
+            return;
+        }
+
+        if (k2 == 0)
+        {
+            MultiplyPackedCore(MatrixOp.None, m, n, k1, a1, lda1, packed1, 0f, c, ldc);
+            return;
+        }
+
+        if (k1 == 0)
+        {
+            MultiplyPackedCore(MatrixOp.None, m, n, k2, a2, lda2, packed2, 0f, c, ldc);
+            return;
+        }
+
+        var second = new SecondOperand(ref MemoryMarshal.GetReference(a2), lda2, ref MemoryMarshal.GetReference(packed2), k2);
+        RunPanels(VectorDispatch.Current, m, n, k1, ref MemoryMarshal.GetReference(a1), lda1, 1, ref MemoryMarshal.GetReference(packed1), 0f, ref MemoryMarshal.GetReference(c), ldc, ref Unsafe.NullRef<float>(), second);
+    }
+
     // packed: [ceil(nc / pw)][kc][pw], pw = CurrentPanelWidth; columns past nc are zero so the kernel always runs full
     // panels.
     private static void PackPanels(MatrixOp opB, ref float b, int ldb, int pc, int kc, int jc, int nc, ref float packed)
@@ -702,7 +734,8 @@ public static class Gemm
     }
 
     // packedA: room for an MC x KC block of a transposed A packed by PackA, or a null ref to read A in place.
-    private static void RunPanels(VectorWidth width, int m, int n, int kc, ref float a, nint aRow, nint aCol, ref float packed, float beta, ref float c, int ldc, ref float packedA)
+    // second: a product whose chains continue those of this one (MultiplyPackedPair; A read in place), or none.
+    private static void RunPanels(VectorWidth width, int m, int n, int kc, ref float a, nint aRow, nint aCol, ref float packed, float beta, ref float c, int ldc, ref float packedA, scoped in SecondOperand second = default)
     {
         // Loop 3 (ic): rows of A in blocks of MC, so a block (MC x KC floats, 128 KiB) stays in L2 while every panel
         // of the packed B block passes it.
@@ -713,7 +746,8 @@ public static class Gemm
             ref float cBlock = ref Unsafe.Add(ref c, (nint)ic * ldc);
             if (Unsafe.IsNullRef(ref packedA))
             {
-                RunPanelsOnRowBlock(width, mc, n, kc, ref aBlock, aRow, aCol, PackedRows * aRow, ref packed, beta, ref cBlock, ldc);
+                var secondBlock = second.K == 0 ? default : new SecondOperand(ref Unsafe.Add(ref second.A, ic * second.ARow), second.ARow, ref second.Packed, second.K);
+                RunPanelsOnRowBlock(width, mc, n, kc, ref aBlock, aRow, aCol, PackedRows * aRow, ref packed, beta, ref cBlock, ldc, secondBlock);
             }
             else
             {
@@ -775,22 +809,22 @@ public static class Gemm
     // Row i of A: block i / 8 at a + (i / 8) * blockStride, then (i % 8) * aRow; k steps aCol. In place, blockStride is
     // 8 * aRow; for A packed by PackA it is PackedAPanelStride(kc) with aRow = 1, aCol = 8 (never with the scalar path,
     // which reads A in place).
-    private static void RunPanelsOnRowBlock(VectorWidth width, int m, int n, int kc, ref float a, nint aRow, nint aCol, nint blockStride, ref float packed, float beta, ref float c, int ldc)
+    private static void RunPanelsOnRowBlock(VectorWidth width, int m, int n, int kc, ref float a, nint aRow, nint aCol, nint blockStride, ref float packed, float beta, ref float c, int ldc, scoped in SecondOperand second = default)
     {
         switch (width)
         {
             case VectorWidth.W512:
-                RunPanels<Ops512, Vector512<float>>(m, n, kc, ref a, aRow, aCol, blockStride, ref packed, beta, ref c, ldc);
+                RunPanels<Ops512, Vector512<float>>(m, n, kc, ref a, aRow, aCol, blockStride, ref packed, beta, ref c, ldc, second);
                 break;
             case VectorWidth.W256:
-                RunPanels<Ops256, Vector256<float>>(m, n, kc, ref a, aRow, aCol, blockStride, ref packed, beta, ref c, ldc);
+                RunPanels<Ops256, Vector256<float>>(m, n, kc, ref a, aRow, aCol, blockStride, ref packed, beta, ref c, ldc, second);
                 break;
             case VectorWidth.W128:
-                RunPanels<Ops128, Vector128<float>>(m, n, kc, ref a, aRow, aCol, blockStride, ref packed, beta, ref c, ldc);
+                RunPanels<Ops128, Vector128<float>>(m, n, kc, ref a, aRow, aCol, blockStride, ref packed, beta, ref c, ldc, second);
                 break;
             default:
                 System.Diagnostics.Debug.Assert(blockStride == PackedRows * aRow, "the scalar path reads A in place");
-                RunPanelsScalar(m, n, kc, ref a, aRow, aCol, ref packed, beta, ref c, ldc);
+                RunPanelsScalar(m, n, kc, ref a, aRow, aCol, ref packed, beta, ref c, ldc, second);
                 break;
         }
     }
@@ -798,7 +832,7 @@ public static class Gemm
     // Loops 3..1 over one packed block: one NR-wide panel (two vectors) at a time. The kernels are not inlined here:
     // with several of them in one method body the JIT's register allocator spills accumulators inside the k loops
     // (measured: 111 -> 40 GFLOP/s); one call per MR x NR x kc tile costs nothing by comparison.
-    private static void RunPanels<TOps, TVector>(int m, int n, int kc, ref float a, nint aRow, nint aCol, nint blockStride, ref float packed, float beta, ref float c, int ldc)
+    private static void RunPanels<TOps, TVector>(int m, int n, int kc, ref float a, nint aRow, nint aCol, nint blockStride, ref float packed, float beta, ref float c, int ldc, scoped in SecondOperand second)
         where TOps : struct, IVectorOps<TVector>
         where TVector : struct
     {
@@ -813,7 +847,7 @@ public static class Gemm
         // as 4 + the rest rather than 8 + 1 to 3: N = 400 at AVX-512 runs as 8 + 8 + 4 + 5 vectors, not 8 + 8 + 8 + 1
         // ((25, 1, 65, 100) LSTM forward 47-50 -> 41-43 us; rests of 10 and 11, N = 160, 176 and 300, moved within
         // the noise). A column's group changes its chain's neighbours, not its chain.
-        if (m == 1)
+        if (m == 1 && second.K == 0)
         {
             int w = TOps.Count;
             while (j0 < n)
@@ -835,13 +869,25 @@ public static class Gemm
 
             // A tail of at most one vector (N = 65: 1 column, N = 100: 4) skips the second vector's zero padding:
             // half the loads and FMAs of that block; the columns it keeps get the same chains.
-            if (cols <= TOps.Count)
+            if (second.K != 0)
             {
-                RunColumnBlock<TOps, TVector, FirstHalf>(m, kc, ref a, aRow, aCol, blockStride, ref panel, beta, ref cBlock, ldc, cols);
+                ref float panel2 = ref Unsafe.Add(ref second.Packed, (j0 / pw) * (nint)second.K * pw);
+                if (cols <= TOps.Count)
+                {
+                    RunColumnBlock<TOps, TVector, FirstHalf, TwoProducts>(m, kc, ref a, aRow, aCol, blockStride, ref panel, beta, ref cBlock, ldc, cols, second.K, ref second.A, second.ARow, ref panel2);
+                }
+                else
+                {
+                    RunColumnBlock<TOps, TVector, BothHalves, TwoProducts>(m, kc, ref a, aRow, aCol, blockStride, ref panel, beta, ref cBlock, ldc, cols, second.K, ref second.A, second.ARow, ref panel2);
+                }
+            }
+            else if (cols <= TOps.Count)
+            {
+                RunColumnBlock<TOps, TVector, FirstHalf, OneProduct>(m, kc, ref a, aRow, aCol, blockStride, ref panel, beta, ref cBlock, ldc, cols, 0, ref Unsafe.NullRef<float>(), 0, ref Unsafe.NullRef<float>());
             }
             else
             {
-                RunColumnBlock<TOps, TVector, BothHalves>(m, kc, ref a, aRow, aCol, blockStride, ref panel, beta, ref cBlock, ldc, cols);
+                RunColumnBlock<TOps, TVector, BothHalves, OneProduct>(m, kc, ref a, aRow, aCol, blockStride, ref panel, beta, ref cBlock, ldc, cols, 0, ref Unsafe.NullRef<float>(), 0, ref Unsafe.NullRef<float>());
             }
         }
     }
@@ -867,10 +913,12 @@ public static class Gemm
     // Loops 2..1 for one NR-wide panel: all m rows in register blocks of RegisterBlockRows. Row i of A lies in
     // micro-panel i / 8 (blockStride apart) at (i % 8) * aRow: a packed A's 8-row micro-panels, or A in place with
     // blockStride = 8 * aRow. A block may straddle two micro-panels (the kernel locates each of its rows once).
-    private static void RunColumnBlock<TOps, TVector, THalves>(int m, int kc, ref float a, nint aRow, nint aCol, nint blockStride, ref float panel, float beta, ref float cBlock, int ldc, int cols)
+    // With TwoProducts, the chains go on over secondK more k: A2 in place (rows secondARow apart), secondPanel of B2.
+    private static void RunColumnBlock<TOps, TVector, THalves, TProducts>(int m, int kc, ref float a, nint aRow, nint aCol, nint blockStride, ref float panel, float beta, ref float cBlock, int ldc, int cols, int secondK, ref float secondA, nint secondARow, ref float secondPanel)
         where TOps : struct, IVectorOps<TVector>
         where TVector : struct
         where THalves : struct, IPanelHalves
+        where TProducts : struct, IProductCount
     {
         int mr = MaxRegisterRows<TOps, TVector>();
         for (int r = 0; r < m;)
@@ -879,31 +927,32 @@ public static class Gemm
             ref float aPanel = ref Unsafe.Add(ref a, (r / PackedRows) * blockStride);
             int rowInPanel = r % PackedRows;
             ref float cRows = ref Unsafe.Add(ref cBlock, (nint)r * ldc);
+            ref float secondPanelA = ref TProducts.Two ? ref Unsafe.Add(ref secondA, (r / PackedRows) * PackedRows * secondARow) : ref secondA;
             switch (rows)
             {
                 case 1:
-                    Kernel<TOps, TVector, THalves, Count1>(kc, ref aPanel, rowInPanel, aRow, aCol, blockStride, ref panel, ref cRows, ldc, beta, cols);
+                    Kernel<TOps, TVector, THalves, Count1, TProducts>(kc, ref aPanel, rowInPanel, aRow, aCol, blockStride, ref panel, ref cRows, ldc, beta, cols, secondK, ref secondPanelA, secondARow, ref secondPanel);
                     break;
                 case 2:
-                    Kernel<TOps, TVector, THalves, Count2>(kc, ref aPanel, rowInPanel, aRow, aCol, blockStride, ref panel, ref cRows, ldc, beta, cols);
+                    Kernel<TOps, TVector, THalves, Count2, TProducts>(kc, ref aPanel, rowInPanel, aRow, aCol, blockStride, ref panel, ref cRows, ldc, beta, cols, secondK, ref secondPanelA, secondARow, ref secondPanel);
                     break;
                 case 3:
-                    Kernel<TOps, TVector, THalves, Count3>(kc, ref aPanel, rowInPanel, aRow, aCol, blockStride, ref panel, ref cRows, ldc, beta, cols);
+                    Kernel<TOps, TVector, THalves, Count3, TProducts>(kc, ref aPanel, rowInPanel, aRow, aCol, blockStride, ref panel, ref cRows, ldc, beta, cols, secondK, ref secondPanelA, secondARow, ref secondPanel);
                     break;
                 case 4:
-                    Kernel<TOps, TVector, THalves, Count4>(kc, ref aPanel, rowInPanel, aRow, aCol, blockStride, ref panel, ref cRows, ldc, beta, cols);
+                    Kernel<TOps, TVector, THalves, Count4, TProducts>(kc, ref aPanel, rowInPanel, aRow, aCol, blockStride, ref panel, ref cRows, ldc, beta, cols, secondK, ref secondPanelA, secondARow, ref secondPanel);
                     break;
                 case 5:
-                    Kernel<TOps, TVector, THalves, Count5>(kc, ref aPanel, rowInPanel, aRow, aCol, blockStride, ref panel, ref cRows, ldc, beta, cols);
+                    Kernel<TOps, TVector, THalves, Count5, TProducts>(kc, ref aPanel, rowInPanel, aRow, aCol, blockStride, ref panel, ref cRows, ldc, beta, cols, secondK, ref secondPanelA, secondARow, ref secondPanel);
                     break;
                 case 6:
-                    Kernel<TOps, TVector, THalves, Count6>(kc, ref aPanel, rowInPanel, aRow, aCol, blockStride, ref panel, ref cRows, ldc, beta, cols);
+                    Kernel<TOps, TVector, THalves, Count6, TProducts>(kc, ref aPanel, rowInPanel, aRow, aCol, blockStride, ref panel, ref cRows, ldc, beta, cols, secondK, ref secondPanelA, secondARow, ref secondPanel);
                     break;
                 case 7:
-                    Kernel<TOps, TVector, THalves, Count7>(kc, ref aPanel, rowInPanel, aRow, aCol, blockStride, ref panel, ref cRows, ldc, beta, cols);
+                    Kernel<TOps, TVector, THalves, Count7, TProducts>(kc, ref aPanel, rowInPanel, aRow, aCol, blockStride, ref panel, ref cRows, ldc, beta, cols, secondK, ref secondPanelA, secondARow, ref secondPanel);
                     break;
                 default:
-                    Kernel<TOps, TVector, THalves, Count8>(kc, ref aPanel, rowInPanel, aRow, aCol, blockStride, ref panel, ref cRows, ldc, beta, cols);
+                    Kernel<TOps, TVector, THalves, Count8, TProducts>(kc, ref aPanel, rowInPanel, aRow, aCol, blockStride, ref panel, ref cRows, ldc, beta, cols, secondK, ref secondPanelA, secondARow, ref secondPanel);
                     break;
             }
 
@@ -911,32 +960,23 @@ public static class Gemm
         }
     }
 
-    // C[R, NR] (+)= A[R, kc] * panel[kc, NR], R = TRows.Value (1 to 8; at most 6 below AVX-512); panel rows are NR
+    // C[R, NR] (+)= A[R, kc] * panel[kc, NR] (with TwoProducts, + A2[R, secondK] * secondPanel[secondK, NR] in the same chains), R = TRows.Value (1 to 8; at most 6 below AVX-512); panel rows are NR
     // floats apart, so each k reads one or two whole cache lines. Row r of the block is row firstRow + r of the 8-row
     // micro-panels that start at a, blockStride apart (see RowOf); k steps aCol. The row count is a type, so the JIT
     // keeps only the accumulators and loads of R rows.
     [MethodImpl(MethodImplOptions.NoInlining)]
     [SkipLocalsInit]
-    private static void Kernel<TOps, TVector, THalves, TRows>(int kc, ref float a, int firstRow, nint aRow, nint aCol, nint blockStride, ref float panel, ref float c, int ldc, float beta, int cols)
+    private static void Kernel<TOps, TVector, THalves, TRows, TProducts>(int kc, ref float a, int firstRow, nint aRow, nint aCol, nint blockStride, ref float panel, ref float c, int ldc, float beta, int cols, int secondK, ref float secondA, nint secondARow, ref float secondPanel)
         where TOps : struct, IVectorOps<TVector>
         where TVector : struct
         where THalves : struct, IPanelHalves
         where TRows : struct, ICount
+        where TProducts : struct, IProductCount
     {
         nint w = TOps.Count, pw = 2 * w;
         int rows = TRows.Value;
         TVector c00 = TOps.Zero, c01 = TOps.Zero, c10 = TOps.Zero, c11 = TOps.Zero, c20 = TOps.Zero, c21 = TOps.Zero, c30 = TOps.Zero, c31 = TOps.Zero;
         TVector c40 = TOps.Zero, c41 = TOps.Zero, c50 = TOps.Zero, c51 = TOps.Zero, c60 = TOps.Zero, c61 = TOps.Zero, c70 = TOps.Zero, c71 = TOps.Zero;
-
-        // Absent rows alias row 0, so no reference points past A; they are never read.
-        ref float a0 = ref RowOf(ref a, firstRow, aRow, blockStride);
-        ref float a1 = ref RowOf(ref a, rows > 1 ? firstRow + 1 : firstRow, aRow, blockStride);
-        ref float a2 = ref RowOf(ref a, rows > 2 ? firstRow + 2 : firstRow, aRow, blockStride);
-        ref float a3 = ref RowOf(ref a, rows > 3 ? firstRow + 3 : firstRow, aRow, blockStride);
-        ref float a4 = ref RowOf(ref a, rows > 4 ? firstRow + 4 : firstRow, aRow, blockStride);
-        ref float a5 = ref RowOf(ref a, rows > 5 ? firstRow + 5 : firstRow, aRow, blockStride);
-        ref float a6 = ref RowOf(ref a, rows > 6 ? firstRow + 6 : firstRow, aRow, blockStride);
-        ref float a7 = ref RowOf(ref a, rows > 7 ? firstRow + 7 : firstRow, aRow, blockStride);
 
         // C is read (or, with beta = 0, its lines are owned for the stores) after the k loop; when it lives past L2
         // (dW [G*H, I + H] of the big shapes, the step block after W_ih streamed by) its rows are fetched into L2 now,
@@ -955,63 +995,89 @@ public static class Gemm
             }
         }
 
-        for (nint p = 0; p < kc; p++)
+        for (int product = 0; ; product++)
         {
-            nint bOffset = p * pw;
-            TVector b0 = TOps.Load(ref panel, bOffset);
-            TVector b1 = THalves.Both ? TOps.Load(ref panel, bOffset + w) : TOps.Zero;
-            nint aOffset = p * aCol;
-            TVector x = TOps.Broadcast(Unsafe.Add(ref a0, aOffset));
-            c00 = TOps.MultiplyAdd(x, b0, c00);
-            c01 = THalves.Both ? TOps.MultiplyAdd(x, b1, c01) : c01;
-            if (rows > 1)
+            // Absent rows alias row 0, so no reference points past A; they are never read.
+            ref float a0 = ref RowOf(ref a, firstRow, aRow, blockStride);
+            ref float a1 = ref RowOf(ref a, rows > 1 ? firstRow + 1 : firstRow, aRow, blockStride);
+            ref float a2 = ref RowOf(ref a, rows > 2 ? firstRow + 2 : firstRow, aRow, blockStride);
+            ref float a3 = ref RowOf(ref a, rows > 3 ? firstRow + 3 : firstRow, aRow, blockStride);
+            ref float a4 = ref RowOf(ref a, rows > 4 ? firstRow + 4 : firstRow, aRow, blockStride);
+            ref float a5 = ref RowOf(ref a, rows > 5 ? firstRow + 5 : firstRow, aRow, blockStride);
+            ref float a6 = ref RowOf(ref a, rows > 6 ? firstRow + 6 : firstRow, aRow, blockStride);
+            ref float a7 = ref RowOf(ref a, rows > 7 ? firstRow + 7 : firstRow, aRow, blockStride);
+
+            for (nint p = 0; p < kc; p++)
             {
-                x = TOps.Broadcast(Unsafe.Add(ref a1, aOffset));
-                c10 = TOps.MultiplyAdd(x, b0, c10);
-                c11 = THalves.Both ? TOps.MultiplyAdd(x, b1, c11) : c11;
+                nint bOffset = p * pw;
+                TVector b0 = TOps.Load(ref panel, bOffset);
+                TVector b1 = THalves.Both ? TOps.Load(ref panel, bOffset + w) : TOps.Zero;
+                nint aOffset = p * aCol;
+                TVector x = TOps.Broadcast(Unsafe.Add(ref a0, aOffset));
+                c00 = TOps.MultiplyAdd(x, b0, c00);
+                c01 = THalves.Both ? TOps.MultiplyAdd(x, b1, c01) : c01;
+                if (rows > 1)
+                {
+                    x = TOps.Broadcast(Unsafe.Add(ref a1, aOffset));
+                    c10 = TOps.MultiplyAdd(x, b0, c10);
+                    c11 = THalves.Both ? TOps.MultiplyAdd(x, b1, c11) : c11;
+                }
+
+                if (rows > 2)
+                {
+                    x = TOps.Broadcast(Unsafe.Add(ref a2, aOffset));
+                    c20 = TOps.MultiplyAdd(x, b0, c20);
+                    c21 = THalves.Both ? TOps.MultiplyAdd(x, b1, c21) : c21;
+                }
+
+                if (rows > 3)
+                {
+                    x = TOps.Broadcast(Unsafe.Add(ref a3, aOffset));
+                    c30 = TOps.MultiplyAdd(x, b0, c30);
+                    c31 = THalves.Both ? TOps.MultiplyAdd(x, b1, c31) : c31;
+                }
+
+                if (rows > 4)
+                {
+                    x = TOps.Broadcast(Unsafe.Add(ref a4, aOffset));
+                    c40 = TOps.MultiplyAdd(x, b0, c40);
+                    c41 = THalves.Both ? TOps.MultiplyAdd(x, b1, c41) : c41;
+                }
+
+                if (rows > 5)
+                {
+                    x = TOps.Broadcast(Unsafe.Add(ref a5, aOffset));
+                    c50 = TOps.MultiplyAdd(x, b0, c50);
+                    c51 = THalves.Both ? TOps.MultiplyAdd(x, b1, c51) : c51;
+                }
+
+                if (rows > 6)
+                {
+                    x = TOps.Broadcast(Unsafe.Add(ref a6, aOffset));
+                    c60 = TOps.MultiplyAdd(x, b0, c60);
+                    c61 = THalves.Both ? TOps.MultiplyAdd(x, b1, c61) : c61;
+                }
+
+                if (rows > 7)
+                {
+                    x = TOps.Broadcast(Unsafe.Add(ref a7, aOffset));
+                    c70 = TOps.MultiplyAdd(x, b0, c70);
+                    c71 = THalves.Both ? TOps.MultiplyAdd(x, b1, c71) : c71;
+                }
             }
 
-            if (rows > 2)
+            if (!TProducts.Two || product == 1)
             {
-                x = TOps.Broadcast(Unsafe.Add(ref a2, aOffset));
-                c20 = TOps.MultiplyAdd(x, b0, c20);
-                c21 = THalves.Both ? TOps.MultiplyAdd(x, b1, c21) : c21;
+                break;
             }
 
-            if (rows > 3)
-            {
-                x = TOps.Broadcast(Unsafe.Add(ref a3, aOffset));
-                c30 = TOps.MultiplyAdd(x, b0, c30);
-                c31 = THalves.Both ? TOps.MultiplyAdd(x, b1, c31) : c31;
-            }
-
-            if (rows > 4)
-            {
-                x = TOps.Broadcast(Unsafe.Add(ref a4, aOffset));
-                c40 = TOps.MultiplyAdd(x, b0, c40);
-                c41 = THalves.Both ? TOps.MultiplyAdd(x, b1, c41) : c41;
-            }
-
-            if (rows > 5)
-            {
-                x = TOps.Broadcast(Unsafe.Add(ref a5, aOffset));
-                c50 = TOps.MultiplyAdd(x, b0, c50);
-                c51 = THalves.Both ? TOps.MultiplyAdd(x, b1, c51) : c51;
-            }
-
-            if (rows > 6)
-            {
-                x = TOps.Broadcast(Unsafe.Add(ref a6, aOffset));
-                c60 = TOps.MultiplyAdd(x, b0, c60);
-                c61 = THalves.Both ? TOps.MultiplyAdd(x, b1, c61) : c61;
-            }
-
-            if (rows > 7)
-            {
-                x = TOps.Broadcast(Unsafe.Add(ref a7, aOffset));
-                c70 = TOps.MultiplyAdd(x, b0, c70);
-                c71 = THalves.Both ? TOps.MultiplyAdd(x, b1, c71) : c71;
-            }
+            // The second product's k go on in the same chains: its A in place (8-row blocks 8 rows apart), its panel.
+            kc = secondK;
+            a = ref secondA;
+            aRow = secondARow;
+            aCol = 1;
+            blockStride = PackedRows * secondARow;
+            panel = ref secondPanel;
         }
 
         StoreRow<TOps, TVector>(c00, c01, ref c, beta, cols);
@@ -1219,7 +1285,7 @@ public static class Gemm
     }
 
     // The specification: plain loops over the packed block, one k-ascending sum per element.
-    private static void RunPanelsScalar(int m, int n, int kc, ref float a, nint aRow, nint aCol, ref float packed, float beta, ref float c, int ldc)
+    private static void RunPanelsScalar(int m, int n, int kc, ref float a, nint aRow, nint aCol, ref float packed, float beta, ref float c, int ldc, scoped in SecondOperand second)
     {
         int pw = PanelWidthOf(VectorWidth.Scalar);
         for (int i = 0; i < m; i++)
@@ -1231,6 +1297,13 @@ public static class Gemm
                 for (nint p = 0; p < kc; p++)
                 {
                     sum += Unsafe.Add(ref a, (i * aRow) + (p * aCol)) * Unsafe.Add(ref bColumn, p * pw);
+                }
+
+                // MultiplyPackedPair's second product: the same sum goes on.
+                ref float b2Column = ref Unsafe.Add(ref second.Packed, ((nint)(j / pw) * second.K * pw) + (j % pw));
+                for (nint p = 0; p < second.K; p++)
+                {
+                    sum += Unsafe.Add(ref second.A, (i * second.ARow) + p) * Unsafe.Add(ref b2Column, p * pw);
                 }
 
                 ref float cij = ref Unsafe.Add(ref c, ((nint)i * ldc) + j);
@@ -1339,6 +1412,42 @@ public static class Gemm
     private readonly struct FirstHalf : IPanelHalves
     {
         public static bool Both => false;
+    }
+
+    /// <summary>Whether a kernel's chains go on through a second product (<see cref="MultiplyPackedPair"/>; a type, so the JIT drops the loop back otherwise).</summary>
+    private interface IProductCount
+    {
+        static abstract bool Two { get; }
+    }
+
+    private readonly struct OneProduct : IProductCount
+    {
+        public static bool Two => false;
+    }
+
+    private readonly struct TwoProducts : IProductCount
+    {
+        public static bool Two => true;
+    }
+
+    /// <summary>
+    /// The second product of <see cref="MultiplyPackedPair"/>: A [M, K] read in place with rows <see cref="ARow"/> apart,
+    /// B [K, N] packed whole as <see cref="PackB"/> packs it; <see cref="K"/> = 0 (the default) means there is none.
+    /// </summary>
+    private readonly ref struct SecondOperand
+    {
+        public readonly ref float A;
+        public readonly nint ARow;
+        public readonly ref float Packed;
+        public readonly int K;
+
+        public SecondOperand(ref float a, nint aRow, ref float packed, int k)
+        {
+            A = ref a;
+            ARow = aRow;
+            Packed = ref packed;
+            K = k;
+        }
     }
 
     /// <summary>One row of a 32-wide panel, on the stack.</summary>

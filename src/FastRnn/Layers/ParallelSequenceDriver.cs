@@ -370,14 +370,18 @@ internal static unsafe class ParallelSequenceDriver
 
             // This worker's W_hh^T [H, U] for each gate, packed here so it stays in this core's cache: [G][H][U]; with
             // the per-step input projection (SequenceDriver.ProjectsInputsPerStep) its W_ih^T [I, U] too, in K blocks.
-            bool projectPerStep = SequenceDriver.ProjectsInputsPerStep(B);
+            bool projectPerStep = SequenceDriver.ProjectsInputsPerStep(B), fused = SequenceDriver.FusesStepProducts<TCell>(ws, B);
             int sliceLength = PackedSliceLength(H, units), inputSliceLength = projectPerStep ? Gemm.PackedLength(I, units) : 0;
             Span<float> packedAll = WorkerBuffers.PackedWeights(TCell.GateCount * (sliceLength + inputSliceLength));
             Span<float> packed = packedAll[..(TCell.GateCount * sliceLength)], packedIh = packedAll[(TCell.GateCount * sliceLength)..];
             for (int g = 0; g < TCell.GateCount; g++)
             {
                 Gemm.PackColumns(MatrixOp.Transpose, H, (g * H) + u0, units, weightHh, H, packed.Slice(g * sliceLength, sliceLength));
-                if (projectPerStep)
+                if (fused)
+                {
+                    Gemm.PackColumns(MatrixOp.Transpose, I, (g * H) + u0, units, weightIh, I, packedIh.Slice(g * inputSliceLength, inputSliceLength));
+                }
+                else if (projectPerStep)
                 {
                     Gemm.PackBlocks(MatrixOp.Transpose, I, (g * H) + u0, units, weightIh, I, packedIh.Slice(g * inputSliceLength, inputSliceLength));
                 }
@@ -399,7 +403,7 @@ internal static unsafe class ParallelSequenceDriver
             // Phase 3: the time loop, one barrier per step. With the per-step input projection, step s + 1's (it reads
             // only xPacked and writes only own columns of a step no one reads yet) runs between arriving at step s's
             // barrier and waiting on it: a worker that finishes the step first does it instead of waiting.
-            if (projectPerStep && steps > 0)
+            if (projectPerStep && !fused && steps > 0)
             {
                 ProjectStepInputs(ws, 0, xPacked, packedIh, inputSliceLength, SequenceDriver.StepGates<TCell>(ws, buffers, projectPerStep, 0), u0, units);
             }
@@ -417,7 +421,16 @@ internal static unsafe class ParallelSequenceDriver
                 Span<float> product = separate ? projection[..(rows * GH)] : gatesS;
                 for (int g = 0; g < TCell.GateCount; g++)
                 {
-                    Gemm.MultiplyPackedCore(MatrixOp.None, rows, units, H, hPrev, H, packed.Slice(g * sliceLength, sliceLength), separate ? 0f : 1f, product[((g * H) + u0)..], GH);
+                    if (fused)
+                    {
+                        // x_t's rows and h_{t-1}'s in one product (SequenceDriver.FusesStepProducts).
+                        ReadOnlySpan<float> xS = xPacked.Slice(rowStart[s] * I, rows * I);
+                        Gemm.MultiplyPackedPair(rows, units, I, xS, I, packedIh.Slice(g * inputSliceLength, inputSliceLength), H, hPrev, H, packed.Slice(g * sliceLength, sliceLength), product[((g * H) + u0)..], GH);
+                    }
+                    else
+                    {
+                        Gemm.MultiplyPackedCore(MatrixOp.None, rows, units, H, hPrev, H, packed.Slice(g * sliceLength, sliceLength), separate ? 0f : 1f, product[((g * H) + u0)..], GH);
+                    }
                 }
 
                 var step = new ForwardStep
@@ -443,7 +456,7 @@ internal static unsafe class ParallelSequenceDriver
                 if (s + 1 < steps)
                 {
                     Pool.Arrive(worker);
-                    if (projectPerStep)
+                    if (projectPerStep && !fused)
                     {
                         ProjectStepInputs(ws, s + 1, xPacked, packedIh, inputSliceLength, SequenceDriver.StepGates<TCell>(ws, buffers, projectPerStep, s + 1), u0, units);
                     }

@@ -191,7 +191,11 @@ internal static class SequenceDriver
         }
 
         Span<float> packedWih = projectPerStep ? ws.Segment(ws.PackedInputWeightOffset, Gemm.PackedLength(I, GH)) : default;
-        if (projectPerStep)
+        if (FusesStepProducts<TCell>(ws, B))
+        {
+            Gemm.PackColumns(MatrixOp.Transpose, I, 0, GH, w.WeightIh, I, packedWih);
+        }
+        else if (projectPerStep)
         {
             Gemm.PackBlocks(MatrixOp.Transpose, I, 0, GH, w.WeightIh, I, packedWih);
         }
@@ -257,7 +261,7 @@ internal static class SequenceDriver
         Span<float> projection = TCell.HasSeparateRecurrentProjection ? ws.Segment(ws.ProjectionOffset, B * GH) : default;
         ReadOnlySpan<float> packedW = ws.Segment(ws.PackedWeightOffset, Gemm.PackedLength(H, GH));
         ReadOnlySpan<float> bias = ws.Segment(ws.BiasOffset, GH);
-        bool projectPerStep = ProjectsInputsPerStep(B);
+        bool projectPerStep = ProjectsInputsPerStep(B), fused = FusesStepProducts<TCell>(ws, B);
         ReadOnlySpan<float> packedWih = projectPerStep ? ws.Segment(ws.PackedInputWeightOffset, Gemm.PackedLength(I, GH)) : default;
         Span<float> stepGates = UsesStepGates<TCell>(ws, B) ? ws.Segment(ws.StepGatesOffset, B * GH) : default;
         bool prefetchRows = PrefetchesStepRows<TCell>(ws);
@@ -275,7 +279,14 @@ internal static class SequenceDriver
             ReadOnlySpan<float> hPrev = hs.Slice(prevRow * H, rows * H);
             Span<float> gatesS = StepGates<TCell>(ws, buffers, projectPerStep, s).Slice(j0 * GH, rows * GH);
             Span<float> product = stepGates.IsEmpty ? gatesS : stepGates.Slice(j0 * GH, rows * GH);
-            if (projectPerStep)
+            if (fused)
+            {
+                // [B_s, G*H] = x_t[B_s, I] * W_ih^T + h_{t-1}[B_s, H] * W_hh^T in one pass, from x rows gathered into
+                // L1/L2 just before.
+                GatherStepInputs(ws, reverse, x, xPacked, s, j0, j1);
+                Gemm.MultiplyPackedPair(rows, GH, I, xPacked.Slice(packedRow * I, rows * I), I, packedWih, H, hPrev, H, packedW, product, GH);
+            }
+            else if (projectPerStep)
             {
                 // [B_s, G*H] = x_t[B_s, I] * W_ih^T, written to L1/L2 just before the step reads it, from x rows
                 // gathered into L1/L2 just before.
@@ -283,13 +294,13 @@ internal static class SequenceDriver
                 Gemm.MultiplyPackedBlocks(rows, GH, I, xPacked.Slice(packedRow * I, rows * I), I, packedWih, product, GH);
             }
 
-            // [B_s, G*H] (+)= h_{t-1}[B_s, H] * W_hh^T, then the cell's pointwise step.
+            // [B_s, G*H] (+)= h_{t-1}[B_s, H] * W_hh^T (unless fused above), then the cell's pointwise step.
             Span<float> recurrent = projection.IsEmpty ? default : projection.Slice(j0 * GH, rows * GH);
             if (TCell.HasSeparateRecurrentProjection)
             {
                 Gemm.MultiplyPackedCore(MatrixOp.None, rows, GH, H, hPrev, H, packedW, 0f, recurrent, GH);
             }
-            else
+            else if (!fused)
             {
                 Gemm.MultiplyPackedCore(MatrixOp.None, rows, GH, H, hPrev, H, packedW, 1f, product, GH);
             }
@@ -436,6 +447,25 @@ internal static class SequenceDriver
     /// projects step by step on each worker's own columns in the forward pass and computes dX over all rows at once.
     /// </summary>
     internal static bool ProjectsInputsPerStep(int batch) => batch >= PerStepProjectionMinBatch;
+
+    /// <summary>
+    /// Whether each forward step multiplies its x and h rows in one product, <see cref="Gemm.MultiplyPackedPair"/>
+    /// (<c>x_t W_ih^T + h_{t-1} W_hh^T</c>, one FMA chain per element from x's first k to h's last), instead of the input
+    /// projection followed by a recurrent product that adds its own chain: with the per-step projection
+    /// (<see cref="ProjectsInputsPerStep"/>), for the cells that add the two whole (not GRU, whose <c>r * (W_hn h +
+    /// b_hn)</c> keeps the recurrent product apart), while W_ih and W_hh fit <see cref="ParallelSequenceDriver.RowSplitMaxWeightBytes"/>.
+    /// The one pass saves a store and a reload of the step's gate rows and half the kernel calls ([16, 512] from K = 64 +
+    /// 128: 20.0 -> 18.9 us); forwards, probe A/B, medians of 6-8 alternating runs: (64, 16, 64, 128) LSTM 127.3 -> 129.2
+    /// GFLOP/s, Elman 130.1 -> 131.9, (1024, 16, 128, 128) Elman +1-4%. Past that size the split by hidden units is the
+    /// parallel plan, whose workers project step s + 1's inputs while they wait at step s's barrier; fused, the
+    /// (512, 64, 256, 512) LSTM forward on two threads lost that (266.3 -> 262.4 GFLOP/s, best of 3) for +0.5% on one.
+    /// A function of the cell and the shape only, like the projection itself, so every driver and thread count gives
+    /// the same bits.
+    /// </summary>
+    internal static bool FusesStepProducts<TCell>(RecurrentWorkspace ws, int batch)
+        where TCell : struct, IRecurrentCell
+        => ProjectsInputsPerStep(batch) && !TCell.HasSeparateRecurrentProjection
+            && (long)(ws.InputSize + ws.HiddenSize) * TCell.GateCount * ws.HiddenSize * sizeof(float) <= ParallelSequenceDriver.RowSplitMaxWeightBytes;
 
     /// <summary>
     /// Whether a backward pass that computes dX (<paramref name="computesDx"/>) does so step by step: from B = 16
