@@ -16,13 +16,26 @@ public class WorkspaceReuseTests
     [InlineData(1, 20)]
     [InlineData(2, 2)]
     [InlineData(2, 17)]
-    public void A_used_workspace_gives_the_results_of_a_fresh_one(int cell, int B)
+    public void A_used_workspace_gives_the_results_of_a_fresh_one(int cell, int B) => AssertReuseGivesFreshBits(cell, B, earlierBatch: B);
+
+    /// <summary>
+    /// A smaller batch first (B = 8: all-rows input product, GRU's recurrent projection written for all three gates),
+    /// then one of 20, whose fused step product leaves that projection's r and z blocks unwritten: stale values there
+    /// must not be read.
+    /// </summary>
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    [InlineData(2)]
+    public void A_workspace_used_by_a_smaller_batch_gives_the_results_of_a_fresh_one(int cell) => AssertReuseGivesFreshBits(cell, 20, earlierBatch: 8);
+
+    private static void AssertReuseGivesFreshBits(int cell, int B, int earlierBatch)
     {
         const int T = 6, I = 9, H = 40;
         RnnTestCase c = Case(cell, T, B, I, H, seed: 1, fullLengths: false);
 
         // The earlier call: other inputs (scaled up, so every buffer holds large values) and every sequence full length.
-        RnnTestCase earlier = Case(cell, T, B, I, H, seed: 2, fullLengths: true);
+        RnnTestCase earlier = Case(cell, T, earlierBatch, I, H, seed: 2, fullLengths: true);
         FastResult fresh = Run(c);
 
         RecurrentLayer layer = c.CreateLayer();
@@ -36,8 +49,9 @@ public class WorkspaceReuseTests
                 earlierX[i] *= 50f;
             }
 
-            Forward(layer, workspace, earlierX, T, B, output, ToFloatOrEmpty(earlier.H0), ToFloatOrEmpty(earlier.C0), earlier.Lengths, hN, cN);
-            Backward(layer, workspace, earlierDOutputs, dX, dh0, dc0, ToFloatOrEmpty(earlier.DhN), ToFloatOrEmpty(earlier.DcN));
+            int earlierStates = earlierBatch * H;
+            Forward(layer, workspace, earlierX, T, earlierBatch, output.AsSpan(0, T * earlierStates), ToFloatOrEmpty(earlier.H0), ToFloatOrEmpty(earlier.C0), earlier.Lengths, hN.AsSpan(0, earlierStates), cN.AsSpan(0, earlierStates));
+            Backward(layer, workspace, earlierDOutputs, dX.AsSpan(0, T * earlierBatch * I), dh0.AsSpan(0, earlierStates), dc0.AsSpan(0, earlierStates), ToFloatOrEmpty(earlier.DhN), ToFloatOrEmpty(earlier.DcN));
             layer.WeightIh.Gradient.Clear();
             layer.WeightHh.Gradient.Clear();
             layer.BiasIh.Gradient.Clear();

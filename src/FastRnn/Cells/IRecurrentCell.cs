@@ -82,6 +82,13 @@ internal ref struct ForwardStep
     /// <summary>[B_t, G*H] W_hh h_{t-1} (only with a separate recurrent projection).</summary>
     public ReadOnlySpan<float> RecurrentProjection;
 
+    /// <summary>
+    /// Whether the driver computed the step's x and h products as one (SequenceDriver.FusesStepProducts): then
+    /// <see cref="Gates"/> (or <see cref="PreActivations"/>) hold W_hh h for every gate that adds it whole, and GRU's
+    /// <see cref="RecurrentProjection"/> holds only the n block (r multiplies W_hn h + b_hn), its r and z blocks unwritten.
+    /// </summary>
+    public bool FusedRecurrentProduct;
+
     /// <summary>[G*H] b_hh (only with a separate recurrent projection).</summary>
     public ReadOnlySpan<float> RecurrentBias;
 

@@ -419,17 +419,25 @@ internal static unsafe class ParallelSequenceDriver
                 // columns of h_{t-1} (of h0 too, gathered column by column in phase 1) are in their cores' caches.
                 PrefetchSharedRows(hPrev);
                 Span<float> product = separate ? projection[..(rows * GH)] : gatesS;
+                ReadOnlySpan<float> xS = fused ? xPacked.Slice(rowStart[s] * I, rows * I) : default;
                 for (int g = 0; g < TCell.GateCount; g++)
                 {
-                    if (fused)
+                    int at = (g * H) + u0;
+                    ReadOnlySpan<float> packedHh = packed.Slice(g * sliceLength, sliceLength);
+                    if (fused && (!separate || g != TCell.GateCount - 1))
                     {
-                        // x_t's rows and h_{t-1}'s in one product (SequenceDriver.FusesStepProducts).
-                        ReadOnlySpan<float> xS = xPacked.Slice(rowStart[s] * I, rows * I);
-                        Gemm.MultiplyPackedPair(rows, units, I, xS, I, packedIh.Slice(g * inputSliceLength, inputSliceLength), H, hPrev, H, packed.Slice(g * sliceLength, sliceLength), product[((g * H) + u0)..], GH);
+                        // x_t's rows and h_{t-1}'s in one product (SequenceDriver.FusesStepProducts), into the gates.
+                        Gemm.MultiplyPackedPair(rows, units, I, xS, I, packedIh.Slice(g * inputSliceLength, inputSliceLength), H, hPrev, H, packedHh, gatesS[at..], GH);
+                    }
+                    else if (fused)
+                    {
+                        // GRU's n: x W_in^T into the gates, h W_hn^T apart (as SequenceDriver.MultiplyStep).
+                        Gemm.MultiplyPackedCore(MatrixOp.None, rows, units, I, xS, I, packedIh.Slice(g * inputSliceLength, inputSliceLength), 0f, gatesS[at..], GH);
+                        Gemm.MultiplyPackedCore(MatrixOp.None, rows, units, H, hPrev, H, packedHh, 0f, product[at..], GH);
                     }
                     else
                     {
-                        Gemm.MultiplyPackedCore(MatrixOp.None, rows, units, H, hPrev, H, packed.Slice(g * sliceLength, sliceLength), separate ? 0f : 1f, product[((g * H) + u0)..], GH);
+                        Gemm.MultiplyPackedCore(MatrixOp.None, rows, units, H, hPrev, H, packedHh, separate ? 0f : 1f, product[at..], GH);
                     }
                 }
 
@@ -442,6 +450,7 @@ internal static unsafe class ParallelSequenceDriver
                     Gates = gatesS,
                     Bias = bias,
                     RecurrentProjection = separate ? projection[..(rows * GH)] : default,
+                    FusedRecurrentProduct = fused,
                     RecurrentBias = biasHh,
                     Saved = separate ? saved.Slice(rowStart[s] * H, rows * H) : default,
                     HPrev = hPrev,

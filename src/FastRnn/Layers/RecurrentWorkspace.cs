@@ -80,8 +80,10 @@ public sealed class RecurrentWorkspace
         DhOffset = Carve(ref offset, (long)maxBatchSize * hiddenSize);
         BiasOffset = Carve(ref offset, gateWidth);
         BiasGradientOffset = Carve(ref offset, 2 * gateWidth);
-        PackedWeightOffset = Carve(ref offset, Math.Max(Gemm.PackedLength(hiddenSize, (int)gateWidth), Gemm.PackedLength((int)gateWidth, hiddenSize)));
-        PackedInputWeightOffset = Carve(ref offset, Math.Max(Gemm.PackedLength(inputSize, (int)gateWidth), Gemm.PackedLength((int)gateWidth, inputSize)));
+        // GRU's fused forward packs [r z] and n from panel boundaries (SequenceDriver.PackStepColumns): up to a panel more.
+        int groupPadding = gateCount == 3 ? Gemm.MaxPanelWidth : 0;
+        PackedWeightOffset = Carve(ref offset, Math.Max(Gemm.PackedLength(hiddenSize, (int)gateWidth) + (hiddenSize * groupPadding), Gemm.PackedLength((int)gateWidth, hiddenSize)));
+        PackedInputWeightOffset = Carve(ref offset, Math.Max(Gemm.PackedLength(inputSize, (int)gateWidth) + (inputSize * groupPadding), Gemm.PackedLength((int)gateWidth, inputSize)));
         DxStepOffset = Carve(ref offset, (long)maxBatchSize * inputSize);
         StepGatesOffset = Carve(ref offset, (long)maxBatchSize * gateWidth);
         GemmScratchLength = Math.Max(Gemm.ScratchLength, WeightGradientBlocks.ScratchLength(maxRows));

@@ -167,7 +167,8 @@ internal static class SequenceDriver
         int[] order = ws.Order, batchAt = ws.BatchAt;
         var buffers = PassBuffers.Of<TCell>(ws);
         Span<float> xPacked = buffers.XPacked, gates = buffers.Gates, hs = buffers.States, cs = buffers.Cells;
-        Span<float> packedW = ws.Segment(ws.PackedWeightOffset, Gemm.PackedLength(H, GH));
+        bool fused = FusesStepProducts<TCell>(ws, B);
+        Span<float> packedW = ws.Segment(ws.PackedWeightOffset, StepPackedLength<TCell>(fused, H, H));
         Span<float> scratch = ws.Segment(ws.GemmScratchOffset, ws.GemmScratchLength);
 
         // The valid inputs in processing order, xPacked[rowStart[s] + j] = x[t, order[j]]: here for the product over all
@@ -190,10 +191,10 @@ internal static class SequenceDriver
             w.BiasIh.Slice(GH - H, H).CopyTo(bias.Slice(GH - H, H));
         }
 
-        Span<float> packedWih = projectPerStep ? ws.Segment(ws.PackedInputWeightOffset, Gemm.PackedLength(I, GH)) : default;
-        if (FusesStepProducts<TCell>(ws, B))
+        Span<float> packedWih = projectPerStep ? ws.Segment(ws.PackedInputWeightOffset, StepPackedLength<TCell>(fused, I, H)) : default;
+        if (fused)
         {
-            Gemm.PackColumns(MatrixOp.Transpose, I, 0, GH, w.WeightIh, I, packedWih);
+            PackStepColumns<TCell>(I, w.WeightIh, H, packedWih);
         }
         else if (projectPerStep)
         {
@@ -212,7 +213,14 @@ internal static class SequenceDriver
         }
 
         // W_hh^T [H, G*H] is packed once and reused by every step.
-        Gemm.PackB(MatrixOp.Transpose, H, GH, w.WeightHh, H, packedW);
+        if (fused)
+        {
+            PackStepColumns<TCell>(H, w.WeightHh, H, packedW);
+        }
+        else
+        {
+            Gemm.PackB(MatrixOp.Transpose, H, GH, w.WeightHh, H, packedW);
+        }
         if (rowWorkers > 1)
         {
             ParallelSequenceDriver.ForwardRows(cell, ws, reverse, w.BiasHh, x, T, B, output, rowWorkers);
@@ -259,10 +267,10 @@ internal static class SequenceDriver
         var buffers = PassBuffers.Of<TCell>(ws);
         Span<float> xPacked = buffers.XPacked, hs = buffers.States, cs = buffers.Cells, saved = buffers.Saved;
         Span<float> projection = TCell.HasSeparateRecurrentProjection ? ws.Segment(ws.ProjectionOffset, B * GH) : default;
-        ReadOnlySpan<float> packedW = ws.Segment(ws.PackedWeightOffset, Gemm.PackedLength(H, GH));
-        ReadOnlySpan<float> bias = ws.Segment(ws.BiasOffset, GH);
         bool projectPerStep = ProjectsInputsPerStep(B), fused = FusesStepProducts<TCell>(ws, B);
-        ReadOnlySpan<float> packedWih = projectPerStep ? ws.Segment(ws.PackedInputWeightOffset, Gemm.PackedLength(I, GH)) : default;
+        ReadOnlySpan<float> packedW = ws.Segment(ws.PackedWeightOffset, StepPackedLength<TCell>(fused, H, H));
+        ReadOnlySpan<float> bias = ws.Segment(ws.BiasOffset, GH);
+        ReadOnlySpan<float> packedWih = projectPerStep ? ws.Segment(ws.PackedInputWeightOffset, StepPackedLength<TCell>(fused, I, H)) : default;
         Span<float> stepGates = UsesStepGates<TCell>(ws, B) ? ws.Segment(ws.StepGatesOffset, B * GH) : default;
         bool prefetchRows = PrefetchesStepRows<TCell>(ws);
 
@@ -279,12 +287,13 @@ internal static class SequenceDriver
             ReadOnlySpan<float> hPrev = hs.Slice(prevRow * H, rows * H);
             Span<float> gatesS = StepGates<TCell>(ws, buffers, projectPerStep, s).Slice(j0 * GH, rows * GH);
             Span<float> product = stepGates.IsEmpty ? gatesS : stepGates.Slice(j0 * GH, rows * GH);
+            Span<float> recurrent = projection.IsEmpty ? default : projection.Slice(j0 * GH, rows * GH);
             if (fused)
             {
-                // [B_s, G*H] = x_t[B_s, I] * W_ih^T + h_{t-1}[B_s, H] * W_hh^T in one pass, from x rows gathered into
-                // L1/L2 just before.
+                // [B_s, G*H] = x_t[B_s, I] * W_ih^T + h_{t-1}[B_s, H] * W_hh^T in one pass (GRU: r and z; n's two parts
+                // apart), from x rows gathered into L1/L2 just before.
                 GatherStepInputs(ws, reverse, x, xPacked, s, j0, j1);
-                Gemm.MultiplyPackedPair(rows, GH, I, xPacked.Slice(packedRow * I, rows * I), I, packedWih, H, hPrev, H, packedW, product, GH);
+                MultiplyStep<TCell>(rows, I, H, xPacked.Slice(packedRow * I, rows * I), packedWih, hPrev, packedW, product, recurrent);
             }
             else if (projectPerStep)
             {
@@ -295,8 +304,7 @@ internal static class SequenceDriver
             }
 
             // [B_s, G*H] (+)= h_{t-1}[B_s, H] * W_hh^T (unless fused above), then the cell's pointwise step.
-            Span<float> recurrent = projection.IsEmpty ? default : projection.Slice(j0 * GH, rows * GH);
-            if (TCell.HasSeparateRecurrentProjection)
+            if (!fused && TCell.HasSeparateRecurrentProjection)
             {
                 Gemm.MultiplyPackedCore(MatrixOp.None, rows, GH, H, hPrev, H, packedW, 0f, recurrent, GH);
             }
@@ -315,6 +323,7 @@ internal static class SequenceDriver
                 PreActivations = stepGates.IsEmpty ? default : product,
                 Bias = bias,
                 RecurrentProjection = recurrent,
+                FusedRecurrentProduct = fused,
                 RecurrentBias = biasHh,
                 Saved = saved.IsEmpty ? default : saved.Slice(packedRow * H, rows * H),
                 HPrev = hPrev,
@@ -452,8 +461,8 @@ internal static class SequenceDriver
     /// Whether each forward step multiplies its x and h rows in one product, <see cref="Gemm.MultiplyPackedPair"/>
     /// (<c>x_t W_ih^T + h_{t-1} W_hh^T</c>, one FMA chain per element from x's first k to h's last), instead of the input
     /// projection followed by a recurrent product that adds its own chain: with the per-step projection
-    /// (<see cref="ProjectsInputsPerStep"/>), for the cells that add the two whole (not GRU, whose <c>r * (W_hn h +
-    /// b_hn)</c> keeps the recurrent product apart), while W_ih and W_hh fit <see cref="ParallelSequenceDriver.RowSplitMaxWeightBytes"/>.
+    /// (<see cref="ProjectsInputsPerStep"/>), while W_ih and W_hh fit <see cref="ParallelSequenceDriver.RowSplitMaxWeightBytes"/>;
+    /// GRU's r and z only, since <c>r * (W_hn h + b_hn)</c> keeps n's recurrent product apart (<see cref="MultiplyStep{TCell}"/>).
     /// The one pass saves a store and a reload of the step's gate rows and half the kernel calls ([16, 512] from K = 64 +
     /// 128: 20.0 -> 18.9 us); forwards, probe A/B, medians of 6-8 alternating runs: (64, 16, 64, 128) LSTM 127.3 -> 129.2
     /// GFLOP/s, Elman 130.1 -> 131.9, (1024, 16, 128, 128) Elman +1-4%. Past that size the split by hidden units is the
@@ -464,8 +473,59 @@ internal static class SequenceDriver
     /// </summary>
     internal static bool FusesStepProducts<TCell>(RecurrentWorkspace ws, int batch)
         where TCell : struct, IRecurrentCell
-        => ProjectsInputsPerStep(batch) && !TCell.HasSeparateRecurrentProjection
+        => ProjectsInputsPerStep(batch)
             && (long)(ws.InputSize + ws.HiddenSize) * TCell.GateCount * ws.HiddenSize * sizeof(float) <= ParallelSequenceDriver.RowSplitMaxWeightBytes;
+
+    /// <summary>
+    /// Floats of op(W)^T [k, G*H] packed for the step products: <see cref="PackStepColumns{TCell}"/>'s layout when
+    /// <paramref name="fused"/>, else one <see cref="Gemm.PackedLength"/> block. The workspace carves room for both.
+    /// </summary>
+    internal static int StepPackedLength<TCell>(bool fused, int k, int hidden)
+        where TCell : struct, IRecurrentCell
+        => fused && TCell.HasSeparateRecurrentProjection
+            ? Gemm.PackedLength(k, 2 * hidden) + Gemm.PackedLength(k, hidden)
+            : Gemm.PackedLength(k, TCell.GateCount * hidden);
+
+    /// <summary>
+    /// Packs W^T [k, G*H] (W stored [G*H, k]) for the fused step products (<see cref="MultiplyStep{TCell}"/>): whole, or
+    /// for GRU as two column groups each from a panel boundary, [r z] then n, so that the pair product reads r and z
+    /// without n. <see cref="StepPackedLength{TCell}"/> floats.
+    /// </summary>
+    internal static void PackStepColumns<TCell>(int k, ReadOnlySpan<float> weight, int hidden, Span<float> packed)
+        where TCell : struct, IRecurrentCell
+    {
+        if (!TCell.HasSeparateRecurrentProjection)
+        {
+            Gemm.PackColumns(MatrixOp.Transpose, k, 0, TCell.GateCount * hidden, weight, k, packed);
+            return;
+        }
+
+        int resetUpdate = Gemm.PackedLength(k, 2 * hidden);
+        Gemm.PackColumns(MatrixOp.Transpose, k, 0, 2 * hidden, weight, k, packed[..resetUpdate]);
+        Gemm.PackColumns(MatrixOp.Transpose, k, 2 * hidden, hidden, weight, k, packed[resetUpdate..]);
+    }
+
+    /// <summary>
+    /// A fused step's products for rows x [rows, I] and hPrev [rows, H], weights packed by
+    /// <see cref="PackStepColumns{TCell}"/>: product [rows, G*H] = x W_ih^T + hPrev W_hh^T, one chain per element
+    /// (<see cref="Gemm.MultiplyPackedPair"/>); GRU: so for r and z, while n's x W_in^T goes to product and its
+    /// hPrev W_hn^T to recurrent [rows, G*H] (its n block), apart, since r multiplies W_hn h + b_hn.
+    /// </summary>
+    internal static void MultiplyStep<TCell>(int rows, int I, int H, ReadOnlySpan<float> x, ReadOnlySpan<float> packedWih, ReadOnlySpan<float> hPrev, ReadOnlySpan<float> packedWhh, Span<float> product, Span<float> recurrent)
+        where TCell : struct, IRecurrentCell
+    {
+        int GH = TCell.GateCount * H;
+        if (!TCell.HasSeparateRecurrentProjection)
+        {
+            Gemm.MultiplyPackedPair(rows, GH, I, x, I, packedWih, H, hPrev, H, packedWhh, product, GH);
+            return;
+        }
+
+        int ihResetUpdate = Gemm.PackedLength(I, 2 * H), hhResetUpdate = Gemm.PackedLength(H, 2 * H);
+        Gemm.MultiplyPackedPair(rows, 2 * H, I, x, I, packedWih[..ihResetUpdate], H, hPrev, H, packedWhh[..hhResetUpdate], product, GH);
+        Gemm.MultiplyPackedCore(MatrixOp.None, rows, H, I, x, I, packedWih[ihResetUpdate..], 0f, product[(2 * H)..], GH);
+        Gemm.MultiplyPackedCore(MatrixOp.None, rows, H, H, hPrev, H, packedWhh[hhResetUpdate..], 0f, recurrent[(2 * H)..], GH);
+    }
 
     /// <summary>
     /// Whether a backward pass that computes dX (<paramref name="computesDx"/>) does so step by step: from B = 16
