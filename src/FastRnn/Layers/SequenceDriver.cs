@@ -349,7 +349,12 @@ internal static class SequenceDriver
         where TCell : struct, IRecurrentCell
         => (long)(ws.InputSize + ws.HiddenSize) * TCell.GateCount * ws.HiddenSize * sizeof(float) <= PrefetchMaxWeightBytes;
 
-    /// <summary>Bytes of W_ih and W_hh up to which <see cref="PrefetchesStepRows"/> holds: this core's L2.</summary>
+    /// <summary>
+    /// Bytes of W_ih and W_hh up to which <see cref="PrefetchesStepRows"/> holds. Half of the Xeon's 2 MiB L2: the
+    /// (512, 64, 256, 512) Elman (1.5 MiB) forward ran at 184-186 ms without the hints and 189 with them; a burst of
+    /// hints holds the core's fill buffers for an L3 round trip each, and the step's products wait for them to move
+    /// their W panels from L2 to L1.
+    /// </summary>
     internal const long PrefetchMaxWeightBytes = 1L << 20;
 
     /// <summary>
@@ -465,7 +470,7 @@ internal static class SequenceDriver
     /// GRU's r and z only, since <c>r * (W_hn h + b_hn)</c> keeps n's recurrent product apart (<see cref="MultiplyStep{TCell}"/>).
     /// The one pass saves a store and a reload of the step's gate rows and half the kernel calls ([16, 512] from K = 64 +
     /// 128: 20.0 -> 18.9 us); forwards, probe A/B, medians of 6-8 alternating runs: (64, 16, 64, 128) LSTM 127.3 -> 129.2
-    /// GFLOP/s, Elman 130.1 -> 131.9, (1024, 16, 128, 128) Elman +1-4%. Past that size the split by hidden units is the
+    /// GFLOP/s, Elman 130.1 -> 131.9, GRU 126.5 -> 128.2, (1024, 16, 128, 128) Elman +1-4%. Past that size the split by hidden units is the
     /// parallel plan, whose workers project step s + 1's inputs while they wait at step s's barrier; fused, the
     /// (512, 64, 256, 512) LSTM forward on two threads lost that (266.3 -> 262.4 GFLOP/s, best of 3) for +0.5% on one.
     /// A function of the cell and the shape only, like the projection itself, so every driver and thread count gives
