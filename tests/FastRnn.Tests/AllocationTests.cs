@@ -87,46 +87,62 @@ public class AllocationTests
         AssertNoAllocation(Step);
     }
 
+    /// <summary>B = 20: the per-step input products, fused with the recurrent ones (SequenceDriver.FusesStepProducts).</summary>
     [Theory]
-    [InlineData(false)]
-    [InlineData(true)]
-    public void Lstm_and_gru_training_steps_allocate_nothing(bool reverse)
+    [InlineData(false, B)]
+    [InlineData(true, B)]
+    [InlineData(false, 20)]
+    [InlineData(true, 20)]
+    public void Lstm_and_gru_training_steps_allocate_nothing(bool reverse, int batch)
     {
         var store = new ParameterStore();
         var lstm = new LstmLayer(store, I, H, reverse: reverse, seed: 1);
         var gru = new GruLayer(store, H, H, layerIndex: 1, reverse: reverse, seed: 2);
         var head = new LinearHead(store, H, C, seed: 3);
         var sgd = new Sgd(0.01f);
-        RecurrentWorkspace lstmWorkspace = lstm.CreateWorkspace(T, B), gruWorkspace = gru.CreateWorkspace(T, B);
+        RecurrentWorkspace lstmWorkspace = lstm.CreateWorkspace(T, batch), gruWorkspace = gru.CreateWorkspace(T, batch);
         var random = new Random(5);
-        float[] x = RandomValues(random, T * B * I), h0 = RandomValues(random, B * H), c0 = RandomValues(random, B * H);
-        float[] lstmOut = new float[T * B * H], gruOut = new float[T * B * H], hN = new float[B * H], cN = new float[B * H];
-        float[] logits = new float[T * B * C], dLogits = new float[T * B * C], dGruOut = new float[T * B * H], dLstmOut = new float[T * B * H];
-        float[] dX = new float[T * B * I], dh0 = new float[B * H], dc0 = new float[B * H];
-        int[] lengths = [2, 9, 0, 5, 9];
-        int[] targets = new int[T * B];
+        float[] x = RandomValues(random, T * batch * I), h0 = RandomValues(random, batch * H), c0 = RandomValues(random, batch * H);
+        float[] lstmOut = new float[T * batch * H], gruOut = new float[T * batch * H], hN = new float[batch * H], cN = new float[batch * H];
+        float[] logits = new float[T * batch * C], dLogits = new float[T * batch * C], dGruOut = new float[T * batch * H], dLstmOut = new float[T * batch * H];
+        float[] dX = new float[T * batch * I], dh0 = new float[batch * H], dc0 = new float[batch * H];
+        int[] lengths = BatchLengths(batch);
+        int[] targets = new int[T * batch];
         for (int r = 0; r < targets.Length; r++)
         {
             targets[r] = random.Next(C);
         }
 
-        bool[] mask = new bool[T * B];
+        bool[] mask = new bool[T * batch];
 
         void Step()
         {
             store.ZeroGradients();
-            lstm.Forward(x, T, B, lstmOut, lstmWorkspace, h0, c0, lengths, hN, cN);
-            gru.Forward(lstmOut, T, B, gruOut, gruWorkspace, lengths: lengths);
-            head.Forward(gruOut, T * B, logits);
-            SequenceMask.FromLengths(lengths, T, B, mask);
+            lstm.Forward(x, T, batch, lstmOut, lstmWorkspace, h0, c0, lengths, hN, cN);
+            gru.Forward(lstmOut, T, batch, gruOut, gruWorkspace, lengths: lengths);
+            head.Forward(gruOut, T * batch, logits);
+            SequenceMask.FromLengths(lengths, T, batch, mask);
             Losses.SoftmaxCrossEntropy(logits, targets, C, dLogits, validRows: mask);
-            head.Backward(gruOut, dLogits, T * B, dGruOut);
+            head.Backward(gruOut, dLogits, T * batch, dGruOut);
             gru.Backward(dGruOut, gruWorkspace, dLstmOut, truncationWindow: reverse ? 0 : 3);
             lstm.Backward(dLstmOut, lstmWorkspace, dX, dh0, dc0, hN, cN, truncationWindow: reverse ? 0 : 2);
             sgd.Step(store);
         }
 
         AssertNoAllocation(Step);
+    }
+
+    /// <summary>Lengths 2, 9, 0, 5, 9, repeated to <paramref name="batch"/> sequences: a ragged batch with an empty sequence.</summary>
+    internal static int[] BatchLengths(int batch)
+    {
+        int[] pattern = [2, 9, 0, 5, 9];
+        int[] lengths = new int[batch];
+        for (int b = 0; b < batch; b++)
+        {
+            lengths[b] = pattern[b % pattern.Length];
+        }
+
+        return lengths;
     }
 
     [Theory]

@@ -11,12 +11,15 @@ public class ParallelAllocationTests
 {
     private const int T = 9, B = 5, I = 6, C = 4;
 
+    // B = 20: the per-step input products, fused with the recurrent ones (SequenceDriver.FusesStepProducts), on both splits.
     [Theory]
-    [InlineData(false, 40, false)]
-    [InlineData(true, 40, false)]
-    [InlineData(false, 128, false)]
-    [InlineData(true, 40, true)]
-    public void Lstm_gru_and_elman_training_steps_on_two_workers_allocate_nothing(bool reverse, int H, bool forwardBySequences)
+    [InlineData(false, 40, false, B)]
+    [InlineData(true, 40, false, B)]
+    [InlineData(false, 128, false, B)]
+    [InlineData(true, 40, true, B)]
+    [InlineData(false, 40, false, 20)]
+    [InlineData(true, 40, true, 20)]
+    public void Lstm_gru_and_elman_training_steps_on_two_workers_allocate_nothing(bool reverse, int H, bool forwardBySequences, int batch)
     {
         using var pool = new WorkerPool(2);
         var store = new ParameterStore();
@@ -25,45 +28,45 @@ public class ParallelAllocationTests
         var elman = new ElmanLayer(store, H, H, Nonlinearity.Tanh, layerIndex: 2, reverse: reverse, seed: 3);
         var head = new LinearHead(store, H, C, seed: 4);
         var sgd = new Sgd(0.01f);
-        RecurrentWorkspace lstmWorkspace = lstm.CreateWorkspace(T, B, pool), gruWorkspace = gru.CreateWorkspace(T, B, pool), elmanWorkspace = elman.CreateWorkspace(T, B, pool);
+        RecurrentWorkspace lstmWorkspace = lstm.CreateWorkspace(T, batch, pool), gruWorkspace = gru.CreateWorkspace(T, batch, pool), elmanWorkspace = elman.CreateWorkspace(T, batch, pool);
 
         // H = 40 is below what the default plan splits: the hook gives every 16 units a worker. H = 128 splits by itself.
         lstmWorkspace.UseAllWorkers = gruWorkspace.UseAllWorkers = elmanWorkspace.UseAllWorkers = H < 128;
-        Assert.Equal(2, ParallelSequenceDriver.PlanWorkers(lstmWorkspace, 4, B));
-        Assert.Equal(2, ParallelSequenceDriver.PlanWorkers(gruWorkspace, 3, B));
-        Assert.Equal(2, ParallelSequenceDriver.PlanWorkers(elmanWorkspace, 1, B));
+        Assert.Equal(2, ParallelSequenceDriver.PlanWorkers(lstmWorkspace, 4, batch));
+        Assert.Equal(2, ParallelSequenceDriver.PlanWorkers(gruWorkspace, 3, batch));
+        Assert.Equal(2, ParallelSequenceDriver.PlanWorkers(elmanWorkspace, 1, batch));
         if (forwardBySequences)
         {
             // Both passes split by sequences instead.
             lstmWorkspace.SplitBySequences = gruWorkspace.SplitBySequences = elmanWorkspace.SplitBySequences = true;
-            Assert.Equal(2, ParallelSequenceDriver.PlanRowWorkers(lstmWorkspace, 4, B));
+            Assert.Equal(2, ParallelSequenceDriver.PlanRowWorkers(lstmWorkspace, 4, batch));
         }
 
         var random = new Random(5);
-        float[] x = AllocationTests.RandomValues(random, T * B * I), h0 = AllocationTests.RandomValues(random, B * H), c0 = AllocationTests.RandomValues(random, B * H);
-        float[] lstmOut = new float[T * B * H], gruOut = new float[T * B * H], elmanOut = new float[T * B * H], hN = new float[B * H], cN = new float[B * H];
-        float[] logits = new float[T * B * C], dLogits = new float[T * B * C];
-        float[] dElmanOut = new float[T * B * H], dGruOut = new float[T * B * H], dLstmOut = new float[T * B * H];
-        float[] dX = new float[T * B * I], dh0 = new float[B * H], dc0 = new float[B * H];
-        int[] lengths = [2, 9, 0, 5, 9];
-        int[] targets = new int[T * B];
+        float[] x = AllocationTests.RandomValues(random, T * batch * I), h0 = AllocationTests.RandomValues(random, batch * H), c0 = AllocationTests.RandomValues(random, batch * H);
+        float[] lstmOut = new float[T * batch * H], gruOut = new float[T * batch * H], elmanOut = new float[T * batch * H], hN = new float[batch * H], cN = new float[batch * H];
+        float[] logits = new float[T * batch * C], dLogits = new float[T * batch * C];
+        float[] dElmanOut = new float[T * batch * H], dGruOut = new float[T * batch * H], dLstmOut = new float[T * batch * H];
+        float[] dX = new float[T * batch * I], dh0 = new float[batch * H], dc0 = new float[batch * H];
+        int[] lengths = AllocationTests.BatchLengths(batch);
+        int[] targets = new int[T * batch];
         for (int r = 0; r < targets.Length; r++)
         {
             targets[r] = random.Next(C);
         }
 
-        bool[] mask = new bool[T * B];
+        bool[] mask = new bool[T * batch];
 
         void Step()
         {
             store.ZeroGradients();
-            lstm.Forward(x, T, B, lstmOut, lstmWorkspace, h0, c0, lengths, hN, cN);
-            gru.Forward(lstmOut, T, B, gruOut, gruWorkspace, lengths: lengths);
-            elman.Forward(gruOut, T, B, elmanOut, elmanWorkspace, lengths: lengths);
-            head.Forward(elmanOut, T * B, logits);
-            SequenceMask.FromLengths(lengths, T, B, mask);
+            lstm.Forward(x, T, batch, lstmOut, lstmWorkspace, h0, c0, lengths, hN, cN);
+            gru.Forward(lstmOut, T, batch, gruOut, gruWorkspace, lengths: lengths);
+            elman.Forward(gruOut, T, batch, elmanOut, elmanWorkspace, lengths: lengths);
+            head.Forward(elmanOut, T * batch, logits);
+            SequenceMask.FromLengths(lengths, T, batch, mask);
             Losses.SoftmaxCrossEntropy(logits, targets, C, dLogits, validRows: mask);
-            head.Backward(elmanOut, dLogits, T * B, dElmanOut);
+            head.Backward(elmanOut, dLogits, T * batch, dElmanOut);
             elman.Backward(dElmanOut, elmanWorkspace, dGruOut);
             gru.Backward(dGruOut, gruWorkspace, dLstmOut, truncationWindow: reverse ? 0 : 3);
             lstm.Backward(dLstmOut, lstmWorkspace, dX, dh0, dc0, hN, cN, truncationWindow: reverse ? 0 : 2);

@@ -369,7 +369,8 @@ internal static unsafe class ParallelSequenceDriver
             }
 
             // This worker's W_hh^T [H, U] for each gate, packed here so it stays in this core's cache: [G][H][U]; with
-            // the per-step input projection (SequenceDriver.ProjectsInputsPerStep) its W_ih^T [I, U] too, in K blocks.
+            // the per-step input projection (SequenceDriver.ProjectsInputsPerStep) its W_ih^T [I, U] too, in K blocks,
+            // or whole when the step multiplies x and h in one product (SequenceDriver.FusesStepProducts).
             bool projectPerStep = SequenceDriver.ProjectsInputsPerStep(B), fused = SequenceDriver.FusesStepProducts<TCell>(ws, B);
             int sliceLength = PackedSliceLength(H, units), inputSliceLength = projectPerStep ? Gemm.PackedLength(I, units) : 0;
             Span<float> packedAll = WorkerBuffers.PackedWeights(TCell.GateCount * (sliceLength + inputSliceLength));
