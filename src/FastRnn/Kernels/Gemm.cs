@@ -861,33 +861,40 @@ public static class Gemm
             return;
         }
 
-        for (; j0 < n; j0 += pw)
+        if (second.K == 0)
+        {
+            RunColumnBlocks<TOps, TVector, OneProduct>(m, n, kc, ref a, aRow, aCol, blockStride, ref packed, beta, ref c, ldc, 0, ref Unsafe.NullRef<float>(), 0, ref Unsafe.NullRef<float>());
+        }
+        else
+        {
+            RunColumnBlocks<TOps, TVector, TwoProducts>(m, n, kc, ref a, aRow, aCol, blockStride, ref packed, beta, ref c, ldc, second.K, ref second.A, second.ARow, ref second.Packed);
+        }
+    }
+
+    // Loop 3 (jr): one NR-wide panel at a time, with TwoProducts the same panel of the second packed B too.
+    private static void RunColumnBlocks<TOps, TVector, TProducts>(int m, int n, int kc, ref float a, nint aRow, nint aCol, nint blockStride, ref float packed, float beta, ref float c, int ldc, int secondK, ref float secondA, nint secondARow, ref float secondPacked)
+        where TOps : struct, IVectorOps<TVector>
+        where TVector : struct
+        where TProducts : struct, IProductCount
+    {
+        int pw = 2 * TOps.Count;
+        nint panelStride = (nint)kc * pw;
+        for (int j0 = 0; j0 < n; j0 += pw)
         {
             int cols = Math.Min(pw, n - j0);
             ref float panel = ref Unsafe.Add(ref packed, (j0 / pw) * panelStride);
             ref float cBlock = ref Unsafe.Add(ref c, j0);
+            ref float secondPanel = ref TProducts.Two ? ref Unsafe.Add(ref secondPacked, (j0 / pw) * (nint)secondK * pw) : ref secondPacked;
 
             // A tail of at most one vector (N = 65: 1 column, N = 100: 4) skips the second vector's zero padding:
             // half the loads and FMAs of that block; the columns it keeps get the same chains.
-            if (second.K != 0)
+            if (cols <= TOps.Count)
             {
-                ref float panel2 = ref Unsafe.Add(ref second.Packed, (j0 / pw) * (nint)second.K * pw);
-                if (cols <= TOps.Count)
-                {
-                    RunColumnBlock<TOps, TVector, FirstHalf, TwoProducts>(m, kc, ref a, aRow, aCol, blockStride, ref panel, beta, ref cBlock, ldc, cols, second.K, ref second.A, second.ARow, ref panel2);
-                }
-                else
-                {
-                    RunColumnBlock<TOps, TVector, BothHalves, TwoProducts>(m, kc, ref a, aRow, aCol, blockStride, ref panel, beta, ref cBlock, ldc, cols, second.K, ref second.A, second.ARow, ref panel2);
-                }
-            }
-            else if (cols <= TOps.Count)
-            {
-                RunColumnBlock<TOps, TVector, FirstHalf, OneProduct>(m, kc, ref a, aRow, aCol, blockStride, ref panel, beta, ref cBlock, ldc, cols, 0, ref Unsafe.NullRef<float>(), 0, ref Unsafe.NullRef<float>());
+                RunColumnBlock<TOps, TVector, FirstHalf, TProducts>(m, kc, ref a, aRow, aCol, blockStride, ref panel, beta, ref cBlock, ldc, cols, secondK, ref secondA, secondARow, ref secondPanel);
             }
             else
             {
-                RunColumnBlock<TOps, TVector, BothHalves, OneProduct>(m, kc, ref a, aRow, aCol, blockStride, ref panel, beta, ref cBlock, ldc, cols, 0, ref Unsafe.NullRef<float>(), 0, ref Unsafe.NullRef<float>());
+                RunColumnBlock<TOps, TVector, BothHalves, TProducts>(m, kc, ref a, aRow, aCol, blockStride, ref panel, beta, ref cBlock, ldc, cols, secondK, ref secondA, secondARow, ref secondPanel);
             }
         }
     }
@@ -960,10 +967,11 @@ public static class Gemm
         }
     }
 
-    // C[R, NR] (+)= A[R, kc] * panel[kc, NR] (with TwoProducts, + A2[R, secondK] * secondPanel[secondK, NR] in the same chains), R = TRows.Value (1 to 8; at most 6 below AVX-512); panel rows are NR
-    // floats apart, so each k reads one or two whole cache lines. Row r of the block is row firstRow + r of the 8-row
-    // micro-panels that start at a, blockStride apart (see RowOf); k steps aCol. The row count is a type, so the JIT
-    // keeps only the accumulators and loads of R rows.
+    // C[R, NR] (+)= A[R, kc] * panel[kc, NR] (with TwoProducts, + A2[R, secondK] * secondPanel[secondK, NR] in the
+    // same chains), R = TRows.Value (1 to 8; at most 6 below AVX-512); panel rows are NR floats apart, so each k reads
+    // one or two whole cache lines. Row r of the block is row firstRow + r of the 8-row micro-panels that start at a,
+    // blockStride apart (see RowOf); k steps aCol. The row count is a type, so the JIT keeps only the accumulators and
+    // loads of R rows.
     [MethodImpl(MethodImplOptions.NoInlining)]
     [SkipLocalsInit]
     private static void Kernel<TOps, TVector, THalves, TRows, TProducts>(int kc, ref float a, int firstRow, nint aRow, nint aCol, nint blockStride, ref float panel, ref float c, int ldc, float beta, int cols, int secondK, ref float secondA, nint secondARow, ref float secondPanel)

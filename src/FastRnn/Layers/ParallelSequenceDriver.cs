@@ -83,7 +83,7 @@ internal static unsafe class ParallelSequenceDriver
             return forced ? Math.Min(pool.DegreeOfParallelism, batch) : 1;
         }
 
-        long weightBytes = (long)(ws.InputSize + ws.HiddenSize) * gateCount * ws.HiddenSize * sizeof(float);
+        long weightBytes = ws.WeightBytes(gateCount);
         if (ws.UseAllWorkers || !SequenceDriver.ProjectsInputsPerStep(batch) || weightBytes > RowSplitMaxWeightBytes)
         {
             return 1;

@@ -131,6 +131,9 @@ public sealed class RecurrentWorkspace
     /// <summary>G of the layer this workspace serves.</summary>
     public int GateCount { get; }
 
+    /// <summary>Bytes of W_ih and W_hh for <paramref name="gateCount"/> gates: what the time loops' size rules compare with the caches.</summary>
+    internal long WeightBytes(int gateCount) => (long)(InputSize + HiddenSize) * gateCount * HiddenSize * sizeof(float);
+
     /// <summary>
     /// The worker pool the passes through this workspace run on, or <see langword="null"/> (the default) for the calling
     /// thread alone. Outputs and every gradient are bitwise identical with or without a pool, for any number of workers.

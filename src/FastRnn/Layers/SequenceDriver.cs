@@ -304,13 +304,10 @@ internal static class SequenceDriver
             }
 
             // [B_s, G*H] (+)= h_{t-1}[B_s, H] * W_hh^T (unless fused above), then the cell's pointwise step.
-            if (!fused && TCell.HasSeparateRecurrentProjection)
+            if (!fused)
             {
-                Gemm.MultiplyPackedCore(MatrixOp.None, rows, GH, H, hPrev, H, packedW, 0f, recurrent, GH);
-            }
-            else if (!fused)
-            {
-                Gemm.MultiplyPackedCore(MatrixOp.None, rows, GH, H, hPrev, H, packedW, 1f, product, GH);
+                bool separate = TCell.HasSeparateRecurrentProjection;
+                Gemm.MultiplyPackedCore(MatrixOp.None, rows, GH, H, hPrev, H, packedW, separate ? 0f : 1f, separate ? recurrent : product, GH);
             }
 
             var step = new ForwardStep
@@ -347,7 +344,7 @@ internal static class SequenceDriver
     /// </summary>
     internal static bool PrefetchesStepRows<TCell>(RecurrentWorkspace ws)
         where TCell : struct, IRecurrentCell
-        => (long)(ws.InputSize + ws.HiddenSize) * TCell.GateCount * ws.HiddenSize * sizeof(float) <= PrefetchMaxWeightBytes;
+        => ws.WeightBytes(TCell.GateCount) <= PrefetchMaxWeightBytes;
 
     /// <summary>
     /// Bytes of W_ih and W_hh up to which <see cref="PrefetchesStepRows"/> holds. Half of the Xeon's 2 MiB L2: the
@@ -469,17 +466,17 @@ internal static class SequenceDriver
     /// (<see cref="ProjectsInputsPerStep"/>), while W_ih and W_hh fit <see cref="ParallelSequenceDriver.RowSplitMaxWeightBytes"/>;
     /// GRU's r and z only, since <c>r * (W_hn h + b_hn)</c> keeps n's recurrent product apart (<see cref="MultiplyStep{TCell}"/>).
     /// The one pass saves a store and a reload of the step's gate rows and half the kernel calls ([16, 512] from K = 64 +
-    /// 128: 20.0 -> 18.9 us); forwards, probe A/B, medians of 6-8 alternating runs: (64, 16, 64, 128) LSTM 127.3 -> 129.2
-    /// GFLOP/s, Elman 130.1 -> 131.9, GRU 126.5 -> 128.2, (1024, 16, 128, 128) Elman +1-4%. Past that size the split by hidden units is the
-    /// parallel plan, whose workers project step s + 1's inputs while they wait at step s's barrier; fused, the
-    /// (512, 64, 256, 512) LSTM forward on two threads lost that (266.3 -> 262.4 GFLOP/s, best of 3) for +0.5% on one.
+    /// 128: 20.0 -> 18.9 us); forwards, probe A/B, medians of 6-8 alternating runs: (64, 16, 64, 128) LSTM 127.3 ->
+    /// 129.2 GFLOP/s, Elman 130.1 -> 131.9, GRU 126.5 -> 128.2, (1024, 16, 128, 128) Elman +1-4%. Past that size the
+    /// split by hidden units is the parallel plan, whose workers project step s + 1's inputs while they wait at step s's
+    /// barrier; fused, the (512, 64, 256, 512) LSTM forward on two threads lost that (266.3 -> 262.4 GFLOP/s, best of
+    /// 3) for +0.5% on one.
     /// A function of the cell and the shape only, like the projection itself, so every driver and thread count gives
     /// the same bits.
     /// </summary>
     internal static bool FusesStepProducts<TCell>(RecurrentWorkspace ws, int batch)
         where TCell : struct, IRecurrentCell
-        => ProjectsInputsPerStep(batch)
-            && (long)(ws.InputSize + ws.HiddenSize) * TCell.GateCount * ws.HiddenSize * sizeof(float) <= ParallelSequenceDriver.RowSplitMaxWeightBytes;
+        => ProjectsInputsPerStep(batch) && ws.WeightBytes(TCell.GateCount) <= ParallelSequenceDriver.RowSplitMaxWeightBytes;
 
     /// <summary>
     /// Floats of op(W)^T [k, G*H] packed for the step products: <see cref="PackStepColumns{TCell}"/>'s layout when
