@@ -87,13 +87,19 @@ public class AllocationTests
         AssertNoAllocation(Step);
     }
 
-    /// <summary>B = 20: the per-step input products, fused with the recurrent ones (SequenceDriver.FusesStepProducts).</summary>
+    /// <summary>
+    /// B = 20: the per-step input products, fused with the recurrent ones (SequenceDriver.FusesStepProducts). With
+    /// borrowInput, full-length sequences and CopiesInput off: the passes read x (and the GRU its input, the LSTM's
+    /// output) in place.
+    /// </summary>
     [Theory]
-    [InlineData(false, B)]
-    [InlineData(true, B)]
-    [InlineData(false, 20)]
-    [InlineData(true, 20)]
-    public void Lstm_and_gru_training_steps_allocate_nothing(bool reverse, int batch)
+    [InlineData(false, B, false)]
+    [InlineData(true, B, false)]
+    [InlineData(false, 20, false)]
+    [InlineData(true, 20, false)]
+    [InlineData(false, B, true)]
+    [InlineData(true, 20, true)]
+    public void Lstm_and_gru_training_steps_allocate_nothing(bool reverse, int batch, bool borrowInput)
     {
         var store = new ParameterStore();
         var lstm = new LstmLayer(store, I, H, reverse: reverse, seed: 1);
@@ -101,12 +107,13 @@ public class AllocationTests
         var head = new LinearHead(store, H, C, seed: 3);
         var sgd = new Sgd(0.01f);
         RecurrentWorkspace lstmWorkspace = lstm.CreateWorkspace(T, batch), gruWorkspace = gru.CreateWorkspace(T, batch);
+        lstmWorkspace.CopiesInput = gruWorkspace.CopiesInput = !borrowInput;
         var random = new Random(5);
         float[] x = RandomValues(random, T * batch * I), h0 = RandomValues(random, batch * H), c0 = RandomValues(random, batch * H);
         float[] lstmOut = new float[T * batch * H], gruOut = new float[T * batch * H], hN = new float[batch * H], cN = new float[batch * H];
         float[] logits = new float[T * batch * C], dLogits = new float[T * batch * C], dGruOut = new float[T * batch * H], dLstmOut = new float[T * batch * H];
         float[] dX = new float[T * batch * I], dh0 = new float[batch * H], dc0 = new float[batch * H];
-        int[] lengths = BatchLengths(batch);
+        int[] lengths = borrowInput ? [] : BatchLengths(batch);
         int[] targets = new int[T * batch];
         for (int r = 0; r < targets.Length; r++)
         {
@@ -124,12 +131,14 @@ public class AllocationTests
             SequenceMask.FromLengths(lengths, T, batch, mask);
             Losses.SoftmaxCrossEntropy(logits, targets, C, dLogits, validRows: mask);
             head.Backward(gruOut, dLogits, T * batch, dGruOut);
-            gru.Backward(dGruOut, gruWorkspace, dLstmOut, truncationWindow: reverse ? 0 : 3);
-            lstm.Backward(dLstmOut, lstmWorkspace, dX, dh0, dc0, hN, cN, truncationWindow: reverse ? 0 : 2);
+            gru.Backward(lstmOut, dGruOut, gruWorkspace, dLstmOut, truncationWindow: reverse ? 0 : 3);
+            lstm.Backward(x, dLstmOut, lstmWorkspace, dX, dh0, dc0, hN, cN, truncationWindow: reverse ? 0 : 2);
             sgd.Step(store);
         }
 
         AssertNoAllocation(Step);
+        Assert.Equal(borrowInput, lstmWorkspace.ReadsInputInPlace);
+        Assert.Equal(borrowInput, gruWorkspace.ReadsInputInPlace);
     }
 
     /// <summary>Lengths 2, 9, 0, 5, 9, repeated to <paramref name="batch"/> sequences: a ragged batch with an empty sequence.</summary>

@@ -11,15 +11,18 @@ public class ParallelAllocationTests
 {
     private const int T = 9, B = 5, I = 6, C = 4;
 
-    // B = 20: the per-step input products, fused with the recurrent ones (SequenceDriver.FusesStepProducts), on both splits.
+    // B = 20: the per-step input products, fused with the recurrent ones (SequenceDriver.FusesStepProducts), on both
+    // splits. borrowInput: full-length sequences and CopiesInput off, so every layer reads its input in place.
     [Theory]
-    [InlineData(false, 40, false, B)]
-    [InlineData(true, 40, false, B)]
-    [InlineData(false, 128, false, B)]
-    [InlineData(true, 40, true, B)]
-    [InlineData(false, 40, false, 20)]
-    [InlineData(true, 40, true, 20)]
-    public void Lstm_gru_and_elman_training_steps_on_two_workers_allocate_nothing(bool reverse, int H, bool forwardBySequences, int batch)
+    [InlineData(false, 40, false, B, false)]
+    [InlineData(true, 40, false, B, false)]
+    [InlineData(false, 128, false, B, false)]
+    [InlineData(true, 40, true, B, false)]
+    [InlineData(false, 40, false, 20, false)]
+    [InlineData(true, 40, true, 20, false)]
+    [InlineData(false, 40, false, 20, true)]
+    [InlineData(true, 40, true, 20, true)]
+    public void Lstm_gru_and_elman_training_steps_on_two_workers_allocate_nothing(bool reverse, int H, bool forwardBySequences, int batch, bool borrowInput)
     {
         using var pool = new WorkerPool(2);
         var store = new ParameterStore();
@@ -32,6 +35,7 @@ public class ParallelAllocationTests
 
         // H = 40 is below what the default plan splits: the hook gives every 16 units a worker. H = 128 splits by itself.
         lstmWorkspace.UseAllWorkers = gruWorkspace.UseAllWorkers = elmanWorkspace.UseAllWorkers = H < 128;
+        lstmWorkspace.CopiesInput = gruWorkspace.CopiesInput = elmanWorkspace.CopiesInput = !borrowInput;
         Assert.Equal(2, ParallelSequenceDriver.PlanWorkers(lstmWorkspace, 4, batch));
         Assert.Equal(2, ParallelSequenceDriver.PlanWorkers(gruWorkspace, 3, batch));
         Assert.Equal(2, ParallelSequenceDriver.PlanWorkers(elmanWorkspace, 1, batch));
@@ -48,7 +52,7 @@ public class ParallelAllocationTests
         float[] logits = new float[T * batch * C], dLogits = new float[T * batch * C];
         float[] dElmanOut = new float[T * batch * H], dGruOut = new float[T * batch * H], dLstmOut = new float[T * batch * H];
         float[] dX = new float[T * batch * I], dh0 = new float[batch * H], dc0 = new float[batch * H];
-        int[] lengths = AllocationTests.BatchLengths(batch);
+        int[] lengths = borrowInput ? [] : AllocationTests.BatchLengths(batch);
         int[] targets = new int[T * batch];
         for (int r = 0; r < targets.Length; r++)
         {
@@ -67,13 +71,14 @@ public class ParallelAllocationTests
             SequenceMask.FromLengths(lengths, T, batch, mask);
             Losses.SoftmaxCrossEntropy(logits, targets, C, dLogits, validRows: mask);
             head.Backward(elmanOut, dLogits, T * batch, dElmanOut);
-            elman.Backward(dElmanOut, elmanWorkspace, dGruOut);
-            gru.Backward(dGruOut, gruWorkspace, dLstmOut, truncationWindow: reverse ? 0 : 3);
-            lstm.Backward(dLstmOut, lstmWorkspace, dX, dh0, dc0, hN, cN, truncationWindow: reverse ? 0 : 2);
+            elman.Backward(gruOut, dElmanOut, elmanWorkspace, dGruOut);
+            gru.Backward(lstmOut, dGruOut, gruWorkspace, dLstmOut, truncationWindow: reverse ? 0 : 3);
+            lstm.Backward(x, dLstmOut, lstmWorkspace, dX, dh0, dc0, hN, cN, truncationWindow: reverse ? 0 : 2);
             sgd.Step(store);
         }
 
         AssertNoAllocationOnAnyThread(pool, Step);
+        Assert.Equal(borrowInput, elmanWorkspace.ReadsInputInPlace);
     }
 
     private static void AssertNoAllocationOnAnyThread(WorkerPool pool, Action step)

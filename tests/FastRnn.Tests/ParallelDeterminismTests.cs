@@ -419,6 +419,42 @@ public class ParallelDeterminismTests(PoolFixture pools) : IClassFixture<PoolFix
         AssertBitwiseEqual(inPlace, separate);
     }
 
+    /// <summary>
+    /// With RecurrentWorkspace.CopiesInput off the passes read x where the caller keeps it (equal lengths: step s's rows
+    /// are one block of x, run backwards in reverse) and the backward is given x again; with ragged lengths, an output
+    /// over x, or a reverse pass below B = 16 they still copy it. Random cells and shapes, B in 1..24 (the all-rows and
+    /// the per-step input products, fused or not), I past one 256-long K block, both directions, TBPTT: the same bits as
+    /// copying, on one thread, on 2-4 workers split by hidden units, and split by sequences. The workspace starts
+    /// from a pass over other inputs, so a backward that read a stale copy of x would give other weight gradients.
+    /// </summary>
+    [Property(MaxTest = 40)]
+    public void Reading_the_input_in_place_gives_the_bits_of_copying_it(int seed)
+    {
+        var rng = new Random(seed);
+        int T = rng.Next(1, 9), B = rng.Next(1, 25), I = rng.Next(3) == 0 ? rng.Next(250, 300) : rng.Next(1, 41), H = rng.Next(1, 81);
+        bool equalLengths = rng.Next(4) != 0;
+        int common = rng.Next(4) == 0 ? rng.Next(0, T + 1) : T;
+        int[] lengths = Enumerable.Range(0, B).Select(_ => equalLengths ? common : rng.Next(0, T + 1)).ToArray();
+        bool reverse = rng.Next(2) == 1;
+        RnnTestCase c = CaseFor(rng.Next(3), new RnnShape(T, B, I, H), lengths, reverse, seed);
+        int window = reverse ? 0 : rng.Next(3);
+        bool expectInPlace = lengths.Distinct().Count() <= 1 && (!reverse || SequenceDriver.ProjectsInputsPerStep(B));
+
+        FastResult copied = RunOn(c, null, useAllWorkers: false, window, out _);
+        void CheckMode(RecurrentWorkspace ws)
+        {
+            Assert.True(ws.BorrowsInput);
+            Assert.Equal(expectInPlace, ws.ReadsInputInPlace);
+        }
+
+        AssertBitwiseEqual(RunOn(c, null, useAllWorkers: false, window, out _, borrowInput: true, inspect: CheckMode, staleWorkspace: true), copied);
+        for (int threads = 2; threads <= 4; threads++)
+        {
+            AssertBitwiseEqual(RunOn(c, pools.Get(threads), useAllWorkers: true, window, out _, borrowInput: true, inspect: CheckMode, staleWorkspace: true), copied);
+            AssertBitwiseEqual(RunOn(c, pools.Get(threads), useAllWorkers: false, window, out _, splitBySequences: true, borrowInput: true, inspect: CheckMode, staleWorkspace: true), copied);
+        }
+    }
+
     /// <summary>Cell 0 LSTM, 1 GRU, else tanh Elman, with initial states and every gradient input, seeded by <paramref name="seed"/>.</summary>
     private static RnnTestCase CaseFor(int cell, RnnShape shape, int[] lengths, bool reverse, int seed) => cell switch
     {
@@ -431,11 +467,11 @@ public class ParallelDeterminismTests(PoolFixture pools) : IClassFixture<PoolFix
     private static FastResult RunOn(
         RnnTestCase c, WorkerPool? pool, bool useAllWorkers, int truncationWindow, out int workers, bool? useStepGates = null, int? groupBlocks = null,
         int? workspaceBatch = null, bool holdAllGateGradients = false, Action<RecurrentWorkspace>? inspect = null, int? outputOverInputSteps = null,
-        bool? splitBySequences = null)
+        bool? splitBySequences = null, bool borrowInput = false, bool staleWorkspace = false)
     {
         (int T, int B, int I, int H) = c.Shape;
         RecurrentLayer layer = c.CreateLayer();
-        var workspace = new RecurrentWorkspace(T, workspaceBatch ?? B, I, H, layer.GateCount, holdAllGateGradients) { Pool = pool };
+        var workspace = new RecurrentWorkspace(T, workspaceBatch ?? B, I, H, layer.GateCount, holdAllGateGradients) { Pool = pool, CopiesInput = !borrowInput };
         workspace.UseAllWorkers = useAllWorkers;
         workspace.UseStepGates = useStepGates;
         workspace.SplitBySequences = splitBySequences;
@@ -452,9 +488,24 @@ public class ParallelDeterminismTests(PoolFixture pools) : IClassFixture<PoolFix
         float[] hN = NaNs(B * H), cN = NaNs(B * H), dX = NaNs(T * B * I), dh0 = NaNs(B * H), dc0 = NaNs(B * H);
         using (new WidthLimit(WidthFor(c)))
         {
+            if (staleWorkspace)
+            {
+                // A copying pass over other inputs first: its copy of x stays in the workspace.
+                workspace.CopiesInput = true;
+                float[] otherX = ToFloat(c.X).Select(v => (50f * v) + 1f).ToArray(), otherOutput = new float[T * B * H];
+                Forward(layer, workspace, otherX, T, B, otherOutput, ToFloatOrEmpty(c.H0), ToFloatOrEmpty(c.C0), c.Lengths, hN, cN);
+                Backward(layer, workspace, ToFloat(c.DOutputs), dX, dh0, dc0, ToFloatOrEmpty(c.DhN), ToFloatOrEmpty(c.DcN), truncationWindow);
+                foreach (ParameterTensor tensor in (ReadOnlySpan<ParameterTensor>)[layer.WeightIh, layer.WeightHh, layer.BiasIh, layer.BiasHh])
+                {
+                    tensor.Gradient.Clear();
+                }
+
+                workspace.CopiesInput = !borrowInput;
+            }
+
             Forward(layer, workspace, x.Span, T, B, output.Span, ToFloatOrEmpty(c.H0), ToFloatOrEmpty(c.C0), c.Lengths, hN, cN);
             inspect?.Invoke(workspace);
-            Backward(layer, workspace, ToFloat(c.DOutputs), dX, dh0, dc0, ToFloatOrEmpty(c.DhN), ToFloatOrEmpty(c.DcN), truncationWindow);
+            Backward(layer, workspace, ToFloat(c.DOutputs), dX, dh0, dc0, ToFloatOrEmpty(c.DhN), ToFloatOrEmpty(c.DcN), truncationWindow, borrowInput ? x.Span : default);
         }
 
         return Collect(layer, output.ToArray(), hN, cN, dX, dh0, dc0, c.HasCell);

@@ -99,11 +99,24 @@ internal static class RnnHarness
     }
 
     /// <summary>Backward through any layer; the LSTM also takes dc_n and returns dc0.</summary>
-    public static void Backward(RecurrentLayer layer, RecurrentWorkspace workspace, ReadOnlySpan<float> dOutput, Span<float> dX, Span<float> dh0, Span<float> dc0, ReadOnlySpan<float> dhN, ReadOnlySpan<float> dcN, int truncationWindow = 0)
+    /// <summary>With <paramref name="input"/>, through the overloads that take x again (RecurrentWorkspace.CopiesInput off).</summary>
+    public static void Backward(RecurrentLayer layer, RecurrentWorkspace workspace, ReadOnlySpan<float> dOutput, Span<float> dX, Span<float> dh0, Span<float> dc0, ReadOnlySpan<float> dhN, ReadOnlySpan<float> dcN, int truncationWindow = 0, ReadOnlySpan<float> input = default)
     {
+        bool withInput = !input.IsEmpty;
         if (layer is LstmLayer lstm)
         {
-            lstm.Backward(dOutput, workspace, dX, dh0, dc0, dhN, dcN, truncationWindow);
+            if (withInput)
+            {
+                lstm.Backward(input, dOutput, workspace, dX, dh0, dc0, dhN, dcN, truncationWindow);
+            }
+            else
+            {
+                lstm.Backward(dOutput, workspace, dX, dh0, dc0, dhN, dcN, truncationWindow);
+            }
+        }
+        else if (withInput)
+        {
+            layer.Backward(input, dOutput, workspace, dX, dh0, dhN, truncationWindow);
         }
         else
         {

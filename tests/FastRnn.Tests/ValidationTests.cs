@@ -134,6 +134,39 @@ public class ValidationTests
         Assert.All(dh0, value => Assert.Equal(9f, value));
     }
 
+    /// <summary>
+    /// A pass run with CopiesInput off keeps no copy of x: a backward without x, with x of the wrong length, or with dX
+    /// over x (dX is written before the weight gradients read x) is refused, and nothing is written.
+    /// </summary>
+    [Theory]
+    [InlineData("missing", "input", "CopiesInput off")]
+    [InlineData("short", "input", "expected 24 elements ([T=3, B=2, I=4]), got 23")]
+    [InlineData("overlap", "inputGradient", "overlaps input")]
+    public void Backward_of_a_pass_that_borrowed_the_input(string fault, string name, string message)
+    {
+        _workspace.CopiesInput = false;
+        float[] shared = Filled((T * B * I) + 3, 0.5f);
+        _layer.Forward(shared.AsSpan(0, T * B * I), T, B, _output, _workspace);
+        float[] dOutput = Filled(T * B * H, 1f), dX = Filled(T * B * I, 9f), dh0 = Filled(B * H, 9f);
+        Action call = fault switch
+        {
+            "missing" => () => _layer.Backward(dOutput, _workspace, dX, dh0),
+            "short" => () => _layer.Backward(shared.AsSpan(0, (T * B * I) - 1), dOutput, _workspace, dX, dh0),
+            _ => () => _layer.Backward(shared.AsSpan(0, T * B * I), dOutput, _workspace, shared.AsSpan(3, T * B * I), dh0),
+        };
+        var error = Assert.Throws<ArgumentException>(call);
+        Assert.Equal(name, error.ParamName);
+        Assert.Contains(message, error.Message, StringComparison.Ordinal);
+        Assert.All(_layer.Store.Gradients.ToArray(), value => Assert.Equal(0f, value));
+        Assert.All(dX, value => Assert.Equal(9f, value));
+        Assert.All(dh0, value => Assert.Equal(9f, value));
+        Assert.All(shared, value => Assert.Equal(0.5f, value));
+
+        // The same pass, given x, runs.
+        _layer.Backward(shared.AsSpan(0, T * B * I), dOutput, _workspace, dX, dh0);
+        Assert.Contains(_layer.Store.Gradients.ToArray(), value => value != 0f);
+    }
+
     [Fact]
     public void Truncation_on_a_reverse_layer()
     {

@@ -222,13 +222,14 @@ internal static unsafe class ParallelSequenceDriver
 
         work.EnsureSharedSlots(ws);
 
-        fixed (float* pDOutput = g.DOutput, pDhN = g.DhN, pDcN = g.DcN, pDX = g.DX, pDh0 = g.Dh0, pDc0 = g.Dc0)
+        fixed (float* pInput = g.Input, pDOutput = g.DOutput, pDhN = g.DhN, pDcN = g.DcN, pDX = g.DX, pDh0 = g.Dh0, pDc0 = g.Dc0)
         fixed (float* pWeightIh = w.WeightIh, pWeightHh = w.WeightHh)
         fixed (float* pDWeightIh = dw.WeightIh, pDWeightHh = dw.WeightHh, pDBiasIh = dw.BiasIh, pDBiasHh = dw.BiasHh)
         {
             work.Start(ws, cell, reverse, workers);
             work.TruncationWindow = g.TruncationWindow;
             work.BySequences = bySequences;
+            work.Input = pInput;
             work.DOutput = pDOutput;
             work.DhN = pDhN;
             work.DcN = pDcN;
@@ -332,14 +333,14 @@ internal static unsafe class ParallelSequenceDriver
             ReadOnlySpan<float> x = View(X, T * B * I), weightIh = View(WeightIh, GH * ws.InputSize), weightHh = View(WeightHh, GH * H);
             ReadOnlySpan<float> biasIh = View(BiasIh, GH), biasHh = View(BiasHh, GH);
             Span<float> output = View(Output, T * B * H);
-            var buffers = PassBuffers.Of<TCell>(ws);
+            var buffers = PassBuffers.Of<TCell>(ws, x);
             Span<float> xPacked = buffers.XPacked, gates = buffers.Gates, hs = buffers.States, cs = buffers.Cells, saved = buffers.Saved;
             Span<float> projection = separate ? ws.Segment(ws.ProjectionOffset, B * GH) : default;
             Span<float> bias = ws.Segment(ws.BiasOffset, GH);
 
-            // Phase 1 (steps [s0, s1) of the gather; own units of everything else).
+            // Phase 1 (steps [s0, s1) of the gather, unless x is read in place; own units of everything else).
             // xPacked[rowStart[s] + j] = x[t, order[j]]
-            (int s0, int s1) = Partition.Even(worker, Workers, steps);
+            (int s0, int s1) = ws.ReadsInputInPlace ? (0, 0) : Partition.Even(worker, Workers, steps);
             for (int s = s0; s < s1; s++)
             {
                 for (int j = 0; j < batchAt[s]; j++)
@@ -397,7 +398,7 @@ internal static unsafe class ParallelSequenceDriver
                 for (int g = 0; g < TCell.GateCount; g++)
                 {
                     int at = (g * H) + u0;
-                    Gemm.MultiplyCore(MatrixOp.None, MatrixOp.Transpose, N, units, I, xPacked, I, weightIh[(at * I)..], I, 0f, gates[at..], GH, scratch);
+                    Gemm.MultiplyCore(MatrixOp.None, MatrixOp.Transpose, N, units, I, buffers.AllInputRows(ws), I, weightIh[(at * I)..], I, 0f, gates[at..], GH, scratch);
                 }
             }
 
@@ -406,7 +407,7 @@ internal static unsafe class ParallelSequenceDriver
             // barrier and waiting on it: a worker that finishes the step first does it instead of waiting.
             if (projectPerStep && !fused && steps > 0)
             {
-                ProjectStepInputs(ws, 0, xPacked, packedIh, inputSliceLength, SequenceDriver.StepGates<TCell>(ws, buffers, projectPerStep, 0), u0, units);
+                ProjectStepInputs(ws, 0, buffers.StepInputRows(ws, 0, 0, batchAt[0]), packedIh, inputSliceLength, SequenceDriver.StepGates<TCell>(ws, buffers, projectPerStep, 0), u0, units);
             }
 
             for (int s = 0; s < steps; s++)
@@ -420,7 +421,7 @@ internal static unsafe class ParallelSequenceDriver
                 // columns of h_{t-1} (of h0 too, gathered column by column in phase 1) are in their cores' caches.
                 PrefetchSharedRows(hPrev);
                 Span<float> product = separate ? projection[..(rows * GH)] : gatesS;
-                ReadOnlySpan<float> xS = fused ? xPacked.Slice(rowStart[s] * I, rows * I) : default;
+                ReadOnlySpan<float> xS = fused ? buffers.StepInputRows(ws, s, 0, rows) : default;
                 for (int g = 0; g < TCell.GateCount; g++)
                 {
                     int at = (g * H) + u0;
@@ -468,7 +469,7 @@ internal static unsafe class ParallelSequenceDriver
                     Pool.Arrive(worker);
                     if (projectPerStep && !fused)
                     {
-                        ProjectStepInputs(ws, s + 1, xPacked, packedIh, inputSliceLength, SequenceDriver.StepGates<TCell>(ws, buffers, projectPerStep, s + 1), u0, units);
+                        ProjectStepInputs(ws, s + 1, buffers.StepInputRows(ws, s + 1, 0, batchAt[s + 1]), packedIh, inputSliceLength, SequenceDriver.StepGates<TCell>(ws, buffers, projectPerStep, s + 1), u0, units);
                     }
 
                     SequenceDriver.ScatterStepStates(ws, Reverse, hs, output, s, u0, units);
@@ -497,10 +498,9 @@ internal static unsafe class ParallelSequenceDriver
         }
 
         // [B_s, own columns of each gate] = x_t[B_s, I] * W_ih^T[I, own columns], from this worker's packed W_ih^T blocks.
-        private static void ProjectStepInputs(RecurrentWorkspace ws, int s, ReadOnlySpan<float> xPacked, ReadOnlySpan<float> packedIh, int inputSliceLength, Span<float> gatesS, int u0, int units)
+        private static void ProjectStepInputs(RecurrentWorkspace ws, int s, ReadOnlySpan<float> xS, ReadOnlySpan<float> packedIh, int inputSliceLength, Span<float> gatesS, int u0, int units)
         {
             int I = ws.InputSize, H = ws.HiddenSize, GH = TCell.GateCount * H, rows = ws.BatchAt[s];
-            ReadOnlySpan<float> xS = xPacked.Slice(ws.RowStart[s] * I, rows * I);
             for (int g = 0; g < TCell.GateCount; g++)
             {
                 Gemm.MultiplyPackedBlocks(rows, units, I, xS, I, packedIh.Slice(g * inputSliceLength, inputSliceLength), gatesS[((g * H) + u0)..], GH);
@@ -535,7 +535,7 @@ internal static unsafe class ParallelSequenceDriver
     {
         public int TruncationWindow;
         public bool BySequences;
-        public float* DOutput, DhN, DcN, DX, Dh0, Dc0, WeightIh, WeightHh, DWeightIh, DWeightHh, DBiasIh, DBiasHh;
+        public float* Input, DOutput, DhN, DcN, DX, Dh0, Dc0, WeightIh, WeightHh, DWeightIh, DWeightHh, DBiasIh, DBiasHh;
 
         private float[]? _sharedSlots;
         private int _sharedSlotsStart, _sharedSlotsLength;
@@ -558,7 +558,7 @@ internal static unsafe class ParallelSequenceDriver
         }
 
         protected override void ReleasePointers()
-            => DOutput = DhN = DcN = DX = Dh0 = Dc0 = WeightIh = WeightHh = DWeightIh = DWeightHh = DBiasIh = DBiasHh = null;
+            => Input = DOutput = DhN = DcN = DX = Dh0 = Dc0 = WeightIh = WeightHh = DWeightIh = DWeightHh = DBiasIh = DBiasHh = null;
 
         public override void Execute(int worker)
         {
@@ -579,7 +579,7 @@ internal static unsafe class ParallelSequenceDriver
             ReadOnlySpan<float> dOutput = View(DOutput, T * B * H), dhN = View(DhN, B * H), dcN = View(DcN, B * H);
             ReadOnlySpan<float> weightIh = View(WeightIh, GH * I), weightHh = View(WeightHh, GH * H);
             Span<float> dX = View(DX, T * B * I);
-            var buffers = PassBuffers.Of<TCell>(ws);
+            var buffers = PassBuffers.Of<TCell>(ws, View(Input, T * B * I));
             Span<float> gates = buffers.Gates, hs = buffers.States, cs = buffers.Cells, saved = buffers.Saved;
             Span<float> dGates = buffers.DGates, dGatesHidden = buffers.DGatesHidden, dhNext = buffers.DhNext, dcNext = buffers.DcNext, dh = buffers.Dh;
             Span<float> dBias = ws.Segment(ws.BiasGradientOffset, 2 * GH);
@@ -804,6 +804,7 @@ internal static unsafe class ParallelSequenceDriver
             var weights = new LayerWeights(View(WeightIh, GH * I), View(WeightHh, GH * H), default, default);
             var gradients = new SequenceGradients
             {
+                Input = View(Input, T * B * I),
                 DOutput = View(DOutput, T * B * H),
                 DhN = View(DhN, B * H),
                 DcN = View(DcN, B * H),

@@ -88,7 +88,7 @@ public abstract class RecurrentLayer
         }
     }
 
-    /// <summary>Runs the layer over a batch of sequences and saves what <see cref="Backward"/> needs into <paramref name="workspace"/>.</summary>
+    /// <summary>Runs the layer over a batch of sequences and saves what <see cref="Backward(ReadOnlySpan{float}, RecurrentWorkspace, Span{float}, Span{float}, ReadOnlySpan{float}, int)"/> needs into <paramref name="workspace"/>.</summary>
     /// <param name="input">x: [T, B, I], time-major.</param>
     /// <param name="sequenceLength">T.</param>
     /// <param name="batchSize">B.</param>
@@ -126,6 +126,33 @@ public abstract class RecurrentLayer
             TruncationWindow = truncationWindow,
         });
 
+    /// <summary>
+    /// Backpropagates through a pass that ran with <see cref="RecurrentWorkspace.CopiesInput"/> off, reading x where the
+    /// caller keeps it; otherwise as <see cref="Backward(ReadOnlySpan{float}, RecurrentWorkspace, Span{float}, Span{float}, ReadOnlySpan{float}, int)"/>.
+    /// </summary>
+    /// <param name="input">x: [T, B, I], the values the matching <see cref="Forward"/> read (unchecked: other values give
+    /// wrong weight gradients). Read only; a pass that copied x ignores it.</param>
+    /// <param name="outputGradient">dL/d output: [T, B, H], or empty for zero.</param>
+    /// <param name="workspace">The workspace the matching <see cref="Forward"/> call used.</param>
+    /// <param name="inputGradient">dX: [T, B, I], overwritten (0 at padding), or empty; it must not overlap <paramref name="input"/>.</param>
+    /// <param name="initialHiddenGradient">dh0: [B, H], overwritten, or empty.</param>
+    /// <param name="finalHiddenGradient">dh_n: [B, H], or empty for zero.</param>
+    /// <param name="truncationWindow">0 for full BPTT; k &gt; 0 cuts the carried gradient at t = k, 2k, ...</param>
+    /// <exception cref="ArgumentException">A span has the wrong length, dX overlaps x, or the workspace holds no forward
+    /// pass of this layer. Nothing is written.</exception>
+    public void Backward(
+        ReadOnlySpan<float> input, ReadOnlySpan<float> outputGradient, RecurrentWorkspace workspace, Span<float> inputGradient = default,
+        Span<float> initialHiddenGradient = default, ReadOnlySpan<float> finalHiddenGradient = default, int truncationWindow = 0)
+        => BackwardCore(workspace, new SequenceGradients
+        {
+            Input = input,
+            DOutput = outputGradient,
+            DX = inputGradient,
+            Dh0 = initialHiddenGradient,
+            DhN = finalHiddenGradient,
+            TruncationWindow = truncationWindow,
+        });
+
     /// <summary>The layer's weights as spans, for the driver.</summary>
     private protected LayerWeights Weights => new(WeightIh.Values, WeightHh.Values, BiasIh.Values, BiasHh.Values);
 
@@ -156,7 +183,11 @@ public abstract class RecurrentLayer
 
         workspace.Invalidate();
         int steps = SequenceDriver.Prepare(workspace, T, B, lengths);
-        workspace.BeginForward(this, T, B, steps);
+        // Equal lengths keep the caller's batch order (the sort is stable), so each step's rows are one block of x.
+        bool borrowsInput = !workspace.CopiesInput;
+        bool readsInputInPlace = borrowsInput && (B == 0 || workspace.SortedLengths[0] == workspace.SortedLengths[B - 1])
+            && !output.Overlaps(input) && (!Reverse || SequenceDriver.ProjectsInputsPerStep(B));
+        workspace.BeginForward(this, T, B, steps, Reverse, borrowsInput, readsInputInPlace);
         var action = new ForwardAction { Workspace = workspace, Reverse = Reverse, Weights = Weights, Input = input, T = T, B = B, Output = output, States = states };
         RunWithCell(ref action);
     }
@@ -178,6 +209,24 @@ public abstract class RecurrentLayer
         if (!gradients.DX.IsEmpty)
         {
             ThrowHelper.ThrowIfLengthMismatch(gradients.DX, "inputGradient", new Dims("T", T, "B", B, "I", I));
+        }
+
+        if (!gradients.Input.IsEmpty)
+        {
+            ThrowHelper.ThrowIfLengthMismatch(gradients.Input, "input", new Dims("T", T, "B", B, "I", I));
+        }
+
+        if (workspace.BorrowsInput)
+        {
+            if (gradients.Input.IsEmpty && T * B * I > 0)
+            {
+                ThrowHelper.ThrowArgument("input", "the forward pass ran with the workspace's CopiesInput off, so Backward reads x: pass the forward's input to the Backward overload that takes it");
+            }
+
+            if (gradients.DX.Overlaps(gradients.Input))
+            {
+                ThrowHelper.ThrowArgument("inputGradient", "overlaps input, which the backward pass reads after writing dX (the forward ran with CopiesInput off)");
+            }
         }
 
         ValidateOptionalState(gradients.Dh0, "initialHiddenGradient", B, H);

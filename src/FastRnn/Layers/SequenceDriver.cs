@@ -6,6 +6,7 @@
 // dX per step (from B = 16) and the weight gradients added in 256-row blocks as the loop completes them, so the gate
 // gradients live in a ring of a few blocks. See RecurrentWorkspace for the packed layout. With a worker pool on the
 // workspace, a pass of a large enough shape runs on ParallelSequenceDriver instead, with bitwise identical results.
+using System.Diagnostics;
 using System.Numerics.Tensors;
 using FastRnn.Cells;
 using FastRnn.Diagnostics;
@@ -35,6 +36,8 @@ internal ref struct SequenceStates
 /// <summary>What a backward call reads and writes besides the parameter gradients.</summary>
 internal ref struct SequenceGradients
 {
+    /// <summary>x: [T, B, I] as the forward read it, or empty; read when the pass reads x in place (RecurrentWorkspace.ReadsInputInPlace).</summary>
+    public ReadOnlySpan<float> Input;
     public ReadOnlySpan<float> DOutput;
     public ReadOnlySpan<float> DhN;
     public ReadOnlySpan<float> DcN;
@@ -57,9 +60,11 @@ internal readonly ref struct WeightGradients(Span<float> weightIh, Span<float> w
 /// The workspace segments of the recorded pass, sized for its N packed rows; one place for both drivers.
 /// x: [N, I]  gates: [N, G*H]  h, c: [B + N, H] (slot 0 = h0, c0)  saved: [N, H] (GRU)  dhNext, dcNext, dh: [B, H]
 /// dGates: [N, G*H], or a ring of [period + B, G*H] (RecurrentWorkspace.GateGradientRow)
+/// Input: the caller's x [T, B, I] when the pass reads it in place (<see cref="StepInputRows"/>), else empty.
 /// </summary>
 internal readonly ref struct PassBuffers
 {
+    public readonly ReadOnlySpan<float> Input;
     public readonly Span<float> XPacked;
     public readonly Span<float> Gates;
     public readonly Span<float> States;
@@ -71,9 +76,10 @@ internal readonly ref struct PassBuffers
     public readonly Span<float> DcNext;
     public readonly Span<float> Dh;
 
-    private PassBuffers(RecurrentWorkspace ws, int gateCount, bool hasCellState, bool separate)
+    private PassBuffers(RecurrentWorkspace ws, int gateCount, bool hasCellState, bool separate, ReadOnlySpan<float> input)
     {
         int I = ws.InputSize, H = ws.HiddenSize, GH = gateCount * H, B = ws.BatchSize, N = ws.TotalRows;
+        Input = ws.ReadsInputInPlace ? input : default;
         XPacked = ws.Segment(ws.XPackedOffset, N * I);
         Gates = ws.Segment(ws.GatesOffset, N * GH);
         States = ws.Segment(ws.StatesOffset, (B + N) * H);
@@ -88,9 +94,34 @@ internal readonly ref struct PassBuffers
         Dh = ws.Segment(ws.DhOffset, B * H);
     }
 
-    public static PassBuffers Of<TCell>(RecurrentWorkspace ws)
+    /// <summary>The pass's buffers; <paramref name="input"/> is the caller's x, used only when the pass reads it in place.</summary>
+    public static PassBuffers Of<TCell>(RecurrentWorkspace ws, ReadOnlySpan<float> input)
         where TCell : struct, IRecurrentCell
-        => new(ws, TCell.GateCount, TCell.HasCellState, TCell.HasSeparateRecurrentProjection);
+        => new(ws, TCell.GateCount, TCell.HasCellState, TCell.HasSeparateRecurrentProjection, input);
+
+    /// <summary>
+    /// Step <paramref name="s"/>'s x rows of sorted positions [<paramref name="j0"/>, <paramref name="j0"/> +
+    /// <paramref name="rows"/>), [rows, I] contiguous: a block of the caller's x when the pass reads it in place
+    /// (RecurrentWorkspace.StepInputRow), else of the packed copy.
+    /// </summary>
+    public ReadOnlySpan<float> StepInputRows(RecurrentWorkspace ws, int s, int j0, int rows)
+    {
+        int I = ws.InputSize;
+        return ws.ReadsInputInPlace
+            ? Input.Slice((ws.StepInputRow(s) + j0) * I, rows * I)
+            : XPacked.Slice((ws.RowStart[s] + j0) * I, rows * I);
+    }
+
+    /// <summary>
+    /// All N rows of x in processing order, [N, I]: the packed copy, or x's first N rows when the pass reads x in place
+    /// in forward time (equal lengths: processing row rowStart[s] + j is x's row s * B + j). Not for a reverse pass
+    /// that reads x in place: its steps run through x backwards (<see cref="StepInputRows"/>).
+    /// </summary>
+    public ReadOnlySpan<float> AllInputRows(RecurrentWorkspace ws)
+    {
+        Debug.Assert(!(ws.ReadsInputInPlace && ws.Reverse), "a reverse pass reads x in place step by step");
+        return ws.ReadsInputInPlace ? Input[..(ws.TotalRows * ws.InputSize)] : XPacked;
+    }
 }
 
 internal static class SequenceDriver
@@ -165,14 +196,15 @@ internal static class SequenceDriver
         int I = ws.InputSize, H = ws.HiddenSize, GH = TCell.GateCount * H;
         int steps = ws.Steps, N = ws.TotalRows;
         int[] order = ws.Order, batchAt = ws.BatchAt;
-        var buffers = PassBuffers.Of<TCell>(ws);
+        var buffers = PassBuffers.Of<TCell>(ws, x);
         Span<float> xPacked = buffers.XPacked, gates = buffers.Gates, hs = buffers.States, cs = buffers.Cells;
         bool fused = FusesStepProducts<TCell>(ws, B);
         Span<float> packedW = ws.Segment(ws.PackedWeightOffset, StepPackedLength<TCell>(fused, H, H));
         Span<float> scratch = ws.Segment(ws.GemmScratchOffset, ws.GemmScratchLength);
 
         // The valid inputs in processing order, xPacked[rowStart[s] + j] = x[t, order[j]]: here for the product over all
-        // rows, else each step's rows just before the step multiplies them (see ProjectsInputsPerStep).
+        // rows, else each step's rows just before the step multiplies them (see ProjectsInputsPerStep); neither when
+        // the pass reads x in place.
         bool projectPerStep = ProjectsInputsPerStep(B);
         if (!projectPerStep)
         {
@@ -202,7 +234,7 @@ internal static class SequenceDriver
         }
         else
         {
-            Gemm.MultiplyCore(MatrixOp.None, MatrixOp.Transpose, N, GH, I, xPacked, I, w.WeightIh, I, 0f, gates, GH, scratch);
+            Gemm.MultiplyCore(MatrixOp.None, MatrixOp.Transpose, N, GH, I, buffers.AllInputRows(ws), I, w.WeightIh, I, 0f, gates, GH, scratch);
         }
 
         // Slot 0 holds h0 (and c0) in sorted order.
@@ -264,7 +296,7 @@ internal static class SequenceDriver
         int I = ws.InputSize, H = ws.HiddenSize, GH = TCell.GateCount * H, B = ws.BatchSize;
         int steps = ws.Steps;
         int[] batchAt = ws.BatchAt, rowStart = ws.RowStart;
-        var buffers = PassBuffers.Of<TCell>(ws);
+        var buffers = PassBuffers.Of<TCell>(ws, x);
         Span<float> xPacked = buffers.XPacked, hs = buffers.States, cs = buffers.Cells, saved = buffers.Saved;
         Span<float> projection = TCell.HasSeparateRecurrentProjection ? ws.Segment(ws.ProjectionOffset, B * GH) : default;
         bool projectPerStep = ProjectsInputsPerStep(B), fused = FusesStepProducts<TCell>(ws, B);
@@ -293,14 +325,14 @@ internal static class SequenceDriver
                 // [B_s, G*H] = x_t[B_s, I] * W_ih^T + h_{t-1}[B_s, H] * W_hh^T in one pass (GRU: r and z; n's two parts
                 // apart), from x rows gathered into L1/L2 just before.
                 GatherStepInputs(ws, reverse, x, xPacked, s, j0, j1);
-                MultiplyStep<TCell>(rows, I, H, xPacked.Slice(packedRow * I, rows * I), packedWih, hPrev, packedW, product, recurrent);
+                MultiplyStep<TCell>(rows, I, H, buffers.StepInputRows(ws, s, j0, rows), packedWih, hPrev, packedW, product, recurrent);
             }
             else if (projectPerStep)
             {
                 // [B_s, G*H] = x_t[B_s, I] * W_ih^T, written to L1/L2 just before the step reads it, from x rows
                 // gathered into L1/L2 just before.
                 GatherStepInputs(ws, reverse, x, xPacked, s, j0, j1);
-                Gemm.MultiplyPackedBlocks(rows, GH, I, xPacked.Slice(packedRow * I, rows * I), I, packedWih, product, GH);
+                Gemm.MultiplyPackedBlocks(rows, GH, I, buffers.StepInputRows(ws, s, j0, rows), I, packedWih, product, GH);
             }
 
             // [B_s, G*H] (+)= h_{t-1}[B_s, H] * W_hh^T (unless fused above), then the cell's pointwise step.
@@ -384,7 +416,7 @@ internal static class SequenceDriver
 
         if (projectPerStep)
         {
-            Prefetch.ToL2(buffers.XPacked.Slice(rowStart * I, rows * I));
+            Prefetch.ToL2(buffers.StepInputRows(ws, s, j0, rows));
         }
 
         Prefetch.ToL2(buffers.States.Slice(row * H, rows * H));
@@ -617,7 +649,7 @@ internal static class SequenceDriver
         int T = ws.SequenceLength, B = ws.BatchSize, steps = ws.Steps, N = ws.TotalRows;
         int[] order = ws.Order, batchAt = ws.BatchAt, rowStart = ws.RowStart;
         bool separate = TCell.HasSeparateRecurrentProjection;
-        var buffers = PassBuffers.Of<TCell>(ws);
+        var buffers = PassBuffers.Of<TCell>(ws, g.Input);
         Span<float> dGates = buffers.DGates, dhNext = buffers.DhNext, dcNext = buffers.DcNext;
         Span<float> packedW = ws.Segment(ws.PackedWeightOffset, Gemm.PackedLength(GH, H));
         Span<float> scratch = ws.Segment(ws.GemmScratchOffset, ws.GemmScratchLength);
@@ -755,7 +787,7 @@ internal static class SequenceDriver
         int B = ws.BatchSize, steps = ws.Steps, N = ws.TotalRows;
         int[] order = ws.Order, batchAt = ws.BatchAt, rowStart = ws.RowStart;
         bool separate = TCell.HasSeparateRecurrentProjection;
-        var buffers = PassBuffers.Of<TCell>(ws);
+        var buffers = PassBuffers.Of<TCell>(ws, g.Input);
         Span<float> gates = buffers.Gates, hs = buffers.States, cs = buffers.Cells, saved = buffers.Saved;
         Span<float> dGates = buffers.DGates, dGatesHidden = buffers.DGatesHidden, dhNext = buffers.DhNext, dcNext = buffers.DcNext, dh = buffers.Dh;
         ReadOnlySpan<float> packedW = ws.Segment(ws.PackedWeightOffset, Gemm.PackedLength(GH, H));
@@ -930,9 +962,15 @@ internal static class SequenceDriver
     /// <summary>
     /// Step <paramref name="s"/>'s rows of the inputs in processing order: xPacked[rowStart[s] + j] = x[t, order[j]],
     /// [B_s, I]; the active ones of sorted positions [<paramref name="j0"/>, <paramref name="j1"/>) only, when given.
+    /// Nothing when the pass reads x in place (<see cref="PassBuffers.StepInputRows"/>).
     /// </summary>
     internal static void GatherStepInputs(RecurrentWorkspace ws, bool reverse, ReadOnlySpan<float> x, Span<float> xPacked, int s, int j0 = 0, int j1 = int.MaxValue)
     {
+        if (ws.ReadsInputInPlace)
+        {
+            return;
+        }
+
         int I = ws.InputSize, B = ws.BatchSize, first = ws.RowStart[s];
         int[] order = ws.Order;
         for (int j = j0, end = Math.Min(ws.BatchAt[s], j1); j < end; j++)

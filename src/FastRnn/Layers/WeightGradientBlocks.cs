@@ -158,19 +158,20 @@ internal static class WeightGradientBlocks
                     }
 
                     Span<float> packed = slots.Slice((((c - c0) * count) + i) * Slot, Slot);
-                    if (!hidden)
+                    if (!hidden && !(ws.ReadsInputInPlace && ws.Reverse))
                     {
-                        Gemm.PackRowsInto(p1 - p0, jc, nc, buffers.XPacked[((r0 + p0) * I)..], I, packed, p0, rows);
+                        Gemm.PackRowsInto(p1 - p0, jc, nc, buffers.AllInputRows(ws)[((r0 + p0) * I)..], I, packed, p0, rows);
                         continue;
                     }
 
-                    // Packed row r of step s reads h_{t-1} from state slot s, row r - rowStart[s]: packed straight from
-                    // the slots, step by step.
+                    // Step by step: packed row r of step s is row r - rowStart[s] of the step's x rows (x read in
+                    // place in reverse, PassBuffers.StepInputRows) or of state slot s (h_{t-1}), packed straight from there.
                     for (int s = ws.StepOfRow(r0 + p0), s1 = ws.StepOfRow(r0 + p1 - 1); s <= s1; s++)
                     {
-                        int firstRow = Math.Max(r0 + p0, rowStart[s]), end = Math.Min(r0 + p1, rowStart[s] + batchAt[s]);
-                        int slotRow = ws.StateSlotRow(s) + (firstRow - rowStart[s]);
-                        Gemm.PackRowsInto(end - firstRow, jc, nc, buffers.States[(slotRow * H)..], H, packed, firstRow - r0, rows);
+                        int firstRow = Math.Max(r0 + p0, rowStart[s]), stepRows = Math.Min(r0 + p1, rowStart[s] + batchAt[s]) - firstRow;
+                        int at = firstRow - rowStart[s];
+                        ReadOnlySpan<float> source = hidden ? buffers.States.Slice((ws.StateSlotRow(s) + at) * H, stepRows * H) : buffers.StepInputRows(ws, s, at, stepRows);
+                        Gemm.PackRowsInto(stepRows, jc, nc, source, hidden ? H : I, packed, firstRow - r0, rows);
                     }
                 }
             }
