@@ -11,16 +11,24 @@ public class StackPropertyTests
 {
     private sealed record StackRun(float[] Output, float[] HN, float[] CN, float[] DX, float[] DH0, float[] DC0, double[][]? Masks);
 
-    private static StackRun RunFast(StackCase c, RecurrentStack stack, bool training = true)
+    private static StackRun RunFast(StackCase c, RecurrentStack stack, bool training = true, bool borrowInput = false)
     {
         (int T, int B, int I) = (c.T, c.B, c.I);
         StackWorkspace workspace = stack.CreateWorkspace(T, B);
+        workspace.CopiesInput = !borrowInput;
         bool lstm = c.Cell == CellKind.Lstm;
-        float[] output = new float[T * B * stack.OutputSize];
+        float[] x = ToFloat(c.X), output = new float[T * B * stack.OutputSize];
         float[] hN = new float[c.StateLength], cN = lstm ? new float[c.StateLength] : [];
         float[] dx = new float[T * B * I], dh0 = new float[c.StateLength], dc0 = lstm ? new float[c.StateLength] : [];
-        stack.Forward(ToFloat(c.X), T, B, output, workspace, c.Lengths, ToFloatOrEmpty(c.H0), ToFloatOrEmpty(c.C0), hN, cN, training);
-        stack.Backward(ToFloat(c.DOutput), workspace, dx, dh0, dc0, ToFloatOrEmpty(c.DhN), ToFloatOrEmpty(c.DcN));
+        stack.Forward(x, T, B, output, workspace, c.Lengths, ToFloatOrEmpty(c.H0), ToFloatOrEmpty(c.C0), hN, cN, training);
+
+        // Layers above the first never copy their inputs (the outputs the workspace keeps); the first does unless told.
+        for (int k = 0; k < stack.LayerCount * stack.DirectionCount; k++)
+        {
+            Assert.Equal(k >= stack.DirectionCount || borrowInput, workspace.Layers[k].BorrowsInput);
+        }
+
+        stack.Backward(borrowInput ? x : default, ToFloat(c.DOutput), workspace, dx, dh0, dc0, ToFloatOrEmpty(c.DhN), ToFloatOrEmpty(c.DcN));
         return new StackRun(output, hN, cN, dx, dh0, dc0, StackHarness.DropoutMasks(workspace, stack, T, B));
     }
 
@@ -55,6 +63,33 @@ public class StackPropertyTests
             AssertClose(layer.BiasIh.Gradient, g.DBiasIh, $"{layer.BiasIh.Name} ({at})");
             AssertClose(layer.BiasHh.Gradient, g.DBiasHh, $"{layer.BiasHh.Name} ({at})");
         }
+    }
+
+    /// <summary>
+    /// With the stack workspace's CopiesInput off, the first layer reads the stack's x in place and the backward is
+    /// given x again: the same bits as copying it, parameter gradients included. Without x, that backward is refused.
+    /// </summary>
+    [Property(MaxTest = 40)]
+    public void A_stack_that_borrows_its_input_gives_the_bits_of_copying_it(int seed)
+    {
+        StackCase c = StackCase.Random(seed);
+        var copyingStore = new ParameterStore();
+        var borrowingStore = new ParameterStore();
+        StackRun copied = RunFast(c, c.CreateStack(copyingStore));
+        StackRun borrowed = RunFast(c, c.CreateStack(borrowingStore), borrowInput: true);
+        AssertBitwiseEqual(borrowed.Output, copied.Output, "output");
+        AssertBitwiseEqual(borrowed.DX, copied.DX, "dX");
+        AssertBitwiseEqual(borrowed.DH0, copied.DH0, "dh0");
+        AssertBitwiseEqual(borrowed.DC0, copied.DC0, "dc0");
+        AssertBitwiseEqual(borrowingStore.Gradients, copyingStore.Gradients, "parameter gradients");
+
+        RecurrentStack stack = c.CreateStack(new ParameterStore());
+        StackWorkspace workspace = stack.CreateWorkspace(c.T, c.B);
+        workspace.CopiesInput = false;
+        stack.Forward(ToFloat(c.X), c.T, c.B, new float[c.T * c.B * stack.OutputSize], workspace, c.Lengths);
+        var error = Assert.Throws<ArgumentException>(() => stack.Backward(ToFloat(c.DOutput), workspace));
+        Assert.Equal("input", error.ParamName);
+        Assert.All(stack.Store.Gradients.ToArray(), value => Assert.Equal(0f, value));
     }
 
     [Property(MaxTest = 40)]

@@ -168,7 +168,7 @@ public sealed class RecurrentStack
         }
     }
 
-    /// <summary>Runs every layer and direction and saves what <see cref="Backward"/> needs into <paramref name="workspace"/>.</summary>
+    /// <summary>Runs every layer and direction and saves what <see cref="Backward(ReadOnlySpan{float}, StackWorkspace, Span{float}, Span{float}, Span{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, int)"/> needs into <paramref name="workspace"/>.</summary>
     /// <param name="input">x: [T, B, I], time-major.</param>
     /// <param name="sequenceLength">T.</param>
     /// <param name="batchSize">B.</param>
@@ -220,13 +220,14 @@ public sealed class RecurrentStack
         }
 
         workspace.HasForward = false;
+        workspace.BorrowsInput = !workspace.CopiesInput;
         bool dropout = training && Dropout > 0f && LayerCount > 1;
         int rows = T * B, stateSize = B * H;
         ReadOnlySpan<float> layerInput = input;
         for (int l = 0; l < LayerCount; l++)
         {
             bool last = l == LayerCount - 1;
-            Span<float> layerOutput = last ? output : workspace.LayerOutput(l % 2, rows * DH);
+            Span<float> layerOutput = last ? output : workspace.LayerOutput(l, rows * DH);
             for (int d = 0; d < D; d++)
             {
                 int k = (l * D) + d;
@@ -238,6 +239,9 @@ public sealed class RecurrentStack
                     CN = Slice(finalCell, k, stateSize),
                 };
                 Span<float> directionOutput = D == 1 ? layerOutput : workspace.DirectionBuffer(d, rows * H);
+
+                // Layers above the first read their inputs, kept in this workspace until the backward, in place.
+                workspace.Layers[k].CopiesInput = l == 0 && workspace.CopiesInput;
                 _layers[k].ForwardCore(layerInput, T, B, directionOutput, workspace.Layers[k], lengths, states);
             }
 
@@ -279,6 +283,30 @@ public sealed class RecurrentStack
         ReadOnlySpan<float> outputGradient, StackWorkspace workspace, Span<float> inputGradient = default,
         Span<float> initialHiddenGradient = default, Span<float> initialCellGradient = default,
         ReadOnlySpan<float> finalHiddenGradient = default, ReadOnlySpan<float> finalCellGradient = default, int truncationWindow = 0)
+        => Backward(default, outputGradient, workspace, inputGradient, initialHiddenGradient, initialCellGradient, finalHiddenGradient, finalCellGradient, truncationWindow);
+
+    /// <summary>
+    /// Backpropagates through a pass that ran with <see cref="StackWorkspace.CopiesInput"/> off, reading the stack's
+    /// input x where the caller keeps it; otherwise as the overload without x.
+    /// </summary>
+    /// <param name="input">x: [T, B, I], the values the matching <see cref="Forward"/> read (unchecked), or empty when
+    /// the pass copied x. Read only.</param>
+    /// <param name="outputGradient">dL/d output: [T, B, D*H], or empty for zero.</param>
+    /// <param name="workspace">The workspace the matching <see cref="Forward"/> call used.</param>
+    /// <param name="inputGradient">dX: [T, B, I], overwritten (0 at padding), or empty; it must not overlap <paramref name="input"/>.</param>
+    /// <param name="initialHiddenGradient">dh0: [L*D, B, H], overwritten, or empty.</param>
+    /// <param name="initialCellGradient">dc0: [L*D, B, H] (LSTM only), overwritten, or empty.</param>
+    /// <param name="finalHiddenGradient">dh_n: [L*D, B, H], or empty for zero.</param>
+    /// <param name="finalCellGradient">dc_n: [L*D, B, H] (LSTM only), or empty for zero.</param>
+    /// <param name="truncationWindow">0 for full BPTT; k &gt; 0 cuts every layer's carried gradient at t = k, 2k, ...
+    /// (unidirectional stacks only).</param>
+    /// <exception cref="ArgumentException">A span has the wrong length, x is missing for a pass that did not copy it, dX
+    /// overlaps x, the workspace holds no forward pass of this stack, or truncation was asked of a bidirectional stack.
+    /// Nothing is written.</exception>
+    public void Backward(
+        ReadOnlySpan<float> input, ReadOnlySpan<float> outputGradient, StackWorkspace workspace, Span<float> inputGradient = default,
+        Span<float> initialHiddenGradient = default, Span<float> initialCellGradient = default,
+        ReadOnlySpan<float> finalHiddenGradient = default, ReadOnlySpan<float> finalCellGradient = default, int truncationWindow = 0)
     {
         ValidateWorkspace(workspace);
         if (!workspace.HasForward)
@@ -311,11 +339,30 @@ public sealed class RecurrentStack
             ThrowHelper.ThrowArgument(nameof(truncationWindow), "truncated BPTT applies to unidirectional stacks only");
         }
 
+        if (!input.IsEmpty)
+        {
+            ThrowHelper.ThrowIfLengthMismatch(input, nameof(input), new Dims("T", T, "B", B, "I", InputSize));
+        }
+
+        if (workspace.BorrowsInput)
+        {
+            if (input.IsEmpty && T * B * InputSize > 0)
+            {
+                ThrowHelper.ThrowArgument(nameof(input), "the forward pass ran with the workspace's CopiesInput off, so Backward reads x: pass the forward's input to the Backward overload that takes it");
+            }
+
+            if (inputGradient.Overlaps(input))
+            {
+                ThrowHelper.ThrowArgument(nameof(inputGradient), "overlaps input, which the backward pass reads after writing dX (the forward ran with CopiesInput off)");
+            }
+        }
+
         int rows = T * B, stateSize = B * H;
         ReadOnlySpan<float> upperGradient = outputGradient; // dL/d layer l's output: [T, B, D*H] or empty
         for (int l = LayerCount - 1; l >= 0; l--)
         {
             int layerInputSize = l == 0 ? InputSize : DH;
+            ReadOnlySpan<float> layerInput = l == 0 ? input : workspace.LayerOutput(l - 1, rows * DH);
             Span<float> layerInputGradient = l == 0 ? inputGradient : workspace.LayerGradient((l - 1) % 2, rows * DH);
             for (int d = 0; d < D; d++)
             {
@@ -333,6 +380,7 @@ public sealed class RecurrentStack
                 Span<float> dx = d == 0 || layerInputGradient.IsEmpty ? layerInputGradient : workspace.InputGradientScratch(rows * layerInputSize);
                 _layers[k].BackwardCore(workspace.Layers[k], new SequenceGradients
                 {
+                    Input = layerInput,
                     DOutput = directionGradient,
                     DX = dx,
                     Dh0 = Slice(initialHiddenGradient, k, stateSize),

@@ -3,12 +3,13 @@ namespace FastRnn.Layers;
 
 /// <summary>
 /// Everything one <see cref="RecurrentStack"/> forward pass saves for its backward pass: a <see cref="RecurrentWorkspace"/>
-/// per layer and direction, two ping-pong buffers for the layer outputs and their gradients, the per-direction split
+/// per layer and direction, the outputs of every layer but the last (each the next layer's input, which that layer's
+/// passes read in place instead of copying), two ping-pong buffers for their gradients, the per-direction split
 /// buffers of a bidirectional stack and the dropout masks. Sized once for <c>(maxT, maxB)</c>; never resized.
 /// </summary>
 public sealed class StackWorkspace
 {
-    private readonly float[][] _layerOutputs;   // 2 x [T, B, D*H]
+    private readonly float[][] _layerOutputs;   // (L-1) x [T, B, D*H]
     private readonly float[][] _layerGradients; // 2 x [T, B, D*H]
     private readonly float[][] _directions;     // D x [T, B, H] (bidirectional only)
     private readonly float[] _inputGradientScratch; // [T, B, max(I, D*H)] (bidirectional only)
@@ -23,7 +24,12 @@ public sealed class StackWorkspace
         long rows = (long)maxSequenceLength * maxBatchSize;
         int D = owner.DirectionCount, H = owner.HiddenSize, L = owner.LayerCount;
         int between = L > 1 ? checked((int)(rows * D * H)) : 0;
-        _layerOutputs = [new float[between], new float[L > 2 ? between : 0]];
+        _layerOutputs = new float[L - 1][];
+        for (int i = 0; i < _layerOutputs.Length; i++)
+        {
+            _layerOutputs[i] = new float[between];
+        }
+
         _layerGradients = [new float[between], new float[L > 2 ? between : 0]];
         _directions = D == 2 ? [new float[checked((int)(rows * H))], new float[checked((int)(rows * H))]] : [];
         _inputGradientScratch = D == 2 ? new float[checked((int)(rows * Math.Max(owner.InputSize, D * H)))] : [];
@@ -33,6 +39,14 @@ public sealed class StackWorkspace
             _dropoutMasks[i] = new float[between];
         }
     }
+
+    /// <summary>
+    /// Whether the first layer's forward passes keep their own copy of the stack's input x (the default); as
+    /// <see cref="RecurrentWorkspace.CopiesInput"/>. Set it to <see langword="false"/> when x stays unchanged until the
+    /// backward pass and you give it to the <c>Backward</c> overload that takes it. The other layers never copy their
+    /// inputs: those are the outputs this workspace keeps.
+    /// </summary>
+    public bool CopiesInput { get; set; } = true;
 
     /// <summary>The largest T.</summary>
     public int MaxSequenceLength { get; }
@@ -85,7 +99,11 @@ public sealed class StackWorkspace
 
     internal bool HasForward { get; set; }
 
-    internal Span<float> LayerOutput(int index, int length) => _layerOutputs[index].AsSpan(0, length);
+    /// <summary>Whether the recorded pass ran with <see cref="CopiesInput"/> off: its backward must be given x.</summary>
+    internal bool BorrowsInput { get; set; }
+
+    /// <summary>Layer <paramref name="layer"/>'s output, [T, B, D*H] (0 &lt;= layer &lt; L - 1): the next layer's input until the backward pass.</summary>
+    internal Span<float> LayerOutput(int layer, int length) => _layerOutputs[layer].AsSpan(0, length);
 
     internal Span<float> LayerGradient(int index, int length) => _layerGradients[index].AsSpan(0, length);
 
