@@ -89,8 +89,8 @@ public class AllocationTests
 
     /// <summary>
     /// B = 20: the per-step input products, fused with the recurrent ones (SequenceDriver.FusesStepProducts). With
-    /// borrowInput, full-length sequences and CopiesInput off: the passes read x (and the GRU its input, the LSTM's
-    /// output) in place.
+    /// borrowInput, full-length sequences and CopiesInputAndOutput off: the passes read x (and the GRU its input, the
+    /// LSTM's output) and keep their states in their outputs.
     /// </summary>
     [Theory]
     [InlineData(false, B, false)]
@@ -107,7 +107,7 @@ public class AllocationTests
         var head = new LinearHead(store, H, C, seed: 3);
         var sgd = new Sgd(0.01f);
         RecurrentWorkspace lstmWorkspace = lstm.CreateWorkspace(T, batch), gruWorkspace = gru.CreateWorkspace(T, batch);
-        lstmWorkspace.CopiesInput = gruWorkspace.CopiesInput = !borrowInput;
+        lstmWorkspace.CopiesInputAndOutput = gruWorkspace.CopiesInputAndOutput = !borrowInput;
         var random = new Random(5);
         float[] x = RandomValues(random, T * batch * I), h0 = RandomValues(random, batch * H), c0 = RandomValues(random, batch * H);
         float[] lstmOut = new float[T * batch * H], gruOut = new float[T * batch * H], hN = new float[batch * H], cN = new float[batch * H];
@@ -131,14 +131,15 @@ public class AllocationTests
             SequenceMask.FromLengths(lengths, T, batch, mask);
             Losses.SoftmaxCrossEntropy(logits, targets, C, dLogits, validRows: mask);
             head.Backward(gruOut, dLogits, T * batch, dGruOut);
-            gru.Backward(lstmOut, dGruOut, gruWorkspace, dLstmOut, truncationWindow: reverse ? 0 : 3);
-            lstm.Backward(x, dLstmOut, lstmWorkspace, dX, dh0, dc0, hN, cN, truncationWindow: reverse ? 0 : 2);
+            gru.Backward(lstmOut, gruOut, dGruOut, gruWorkspace, dLstmOut, truncationWindow: reverse ? 0 : 3);
+            lstm.Backward(x, lstmOut, dLstmOut, lstmWorkspace, dX, dh0, dc0, hN, cN, truncationWindow: reverse ? 0 : 2);
             sgd.Step(store);
         }
 
         AssertNoAllocation(Step);
         Assert.Equal(borrowInput, lstmWorkspace.ReadsInputInPlace);
         Assert.Equal(borrowInput, gruWorkspace.ReadsInputInPlace);
+        Assert.Equal(borrowInput, lstmWorkspace.StatesInOutput);
     }
 
     /// <summary>Lengths 2, 9, 0, 5, 9, repeated to <paramref name="batch"/> sequences: a ragged batch with an empty sequence.</summary>

@@ -12,7 +12,8 @@ public class ParallelAllocationTests
     private const int T = 9, B = 5, I = 6, C = 4;
 
     // B = 20: the per-step input products, fused with the recurrent ones (SequenceDriver.FusesStepProducts), on both
-    // splits. borrowInput: full-length sequences and CopiesInput off, so every layer reads its input in place.
+    // splits. borrowInput: full-length sequences and CopiesInputAndOutput off, so every layer reads its input and keeps its
+    // states in place.
     [Theory]
     [InlineData(false, 40, false, B, false)]
     [InlineData(true, 40, false, B, false)]
@@ -35,7 +36,7 @@ public class ParallelAllocationTests
 
         // H = 40 is below what the default plan splits: the hook gives every 16 units a worker. H = 128 splits by itself.
         lstmWorkspace.UseAllWorkers = gruWorkspace.UseAllWorkers = elmanWorkspace.UseAllWorkers = H < 128;
-        lstmWorkspace.CopiesInput = gruWorkspace.CopiesInput = elmanWorkspace.CopiesInput = !borrowInput;
+        lstmWorkspace.CopiesInputAndOutput = gruWorkspace.CopiesInputAndOutput = elmanWorkspace.CopiesInputAndOutput = !borrowInput;
         Assert.Equal(2, ParallelSequenceDriver.PlanWorkers(lstmWorkspace, 4, batch));
         Assert.Equal(2, ParallelSequenceDriver.PlanWorkers(gruWorkspace, 3, batch));
         Assert.Equal(2, ParallelSequenceDriver.PlanWorkers(elmanWorkspace, 1, batch));
@@ -71,14 +72,15 @@ public class ParallelAllocationTests
             SequenceMask.FromLengths(lengths, T, batch, mask);
             Losses.SoftmaxCrossEntropy(logits, targets, C, dLogits, validRows: mask);
             head.Backward(elmanOut, dLogits, T * batch, dElmanOut);
-            elman.Backward(gruOut, dElmanOut, elmanWorkspace, dGruOut);
-            gru.Backward(lstmOut, dGruOut, gruWorkspace, dLstmOut, truncationWindow: reverse ? 0 : 3);
-            lstm.Backward(x, dLstmOut, lstmWorkspace, dX, dh0, dc0, hN, cN, truncationWindow: reverse ? 0 : 2);
+            elman.Backward(gruOut, elmanOut, dElmanOut, elmanWorkspace, dGruOut);
+            gru.Backward(lstmOut, gruOut, dGruOut, gruWorkspace, dLstmOut, truncationWindow: reverse ? 0 : 3);
+            lstm.Backward(x, lstmOut, dLstmOut, lstmWorkspace, dX, dh0, dc0, hN, cN, truncationWindow: reverse ? 0 : 2);
             sgd.Step(store);
         }
 
         AssertNoAllocationOnAnyThread(pool, Step);
         Assert.Equal(borrowInput, elmanWorkspace.ReadsInputInPlace);
+        Assert.Equal(borrowInput, elmanWorkspace.StatesInOutput);
     }
 
     private static void AssertNoAllocationOnAnyThread(WorkerPool pool, Action step)

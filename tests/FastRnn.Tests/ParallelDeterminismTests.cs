@@ -420,15 +420,15 @@ public class ParallelDeterminismTests(PoolFixture pools) : IClassFixture<PoolFix
     }
 
     /// <summary>
-    /// With RecurrentWorkspace.CopiesInput off the passes read x where the caller keeps it (equal lengths: step s's rows
-    /// are one block of x, run backwards in reverse) and the backward is given x again; with ragged lengths, an output
-    /// over x, or a reverse pass below B = 16 they still copy it. Random cells and shapes, B in 1..24 (the all-rows and
+    /// With RecurrentWorkspace.CopiesInputAndOutput off the passes read x where the caller keeps it and keep the states
+    /// in the caller's output (equal lengths: step s's rows are one block of each, run backwards in reverse), and the
+    /// backward is given both again; with ragged lengths they still copy both, and a reverse pass below B = 16 copies x. Random cells and shapes, B in 1..24 (the all-rows and
     /// the per-step input products, fused or not), I past one 256-long K block, both directions, TBPTT: the same bits as
     /// copying, on one thread, on 2-4 workers split by hidden units, and split by sequences. The workspace starts
     /// from a pass over other inputs, so a backward that read a stale copy of x would give other weight gradients.
     /// </summary>
     [Property(MaxTest = 40)]
-    public void Reading_the_input_in_place_gives_the_bits_of_copying_it(int seed)
+    public void Reading_the_input_and_keeping_the_states_in_place_gives_the_bits_of_copying(int seed)
     {
         var rng = new Random(seed);
         int T = rng.Next(1, 9), B = rng.Next(1, 25), I = rng.Next(3) == 0 ? rng.Next(250, 300) : rng.Next(1, 41), H = rng.Next(1, 81);
@@ -438,13 +438,15 @@ public class ParallelDeterminismTests(PoolFixture pools) : IClassFixture<PoolFix
         bool reverse = rng.Next(2) == 1;
         RnnTestCase c = CaseFor(rng.Next(3), new RnnShape(T, B, I, H), lengths, reverse, seed);
         int window = reverse ? 0 : rng.Next(3);
-        bool expectInPlace = lengths.Distinct().Count() <= 1 && (!reverse || SequenceDriver.ProjectsInputsPerStep(B));
+        bool equal = lengths.Distinct().Count() <= 1;
+        bool expectInPlace = equal && (!reverse || SequenceDriver.ProjectsInputsPerStep(B));
 
         FastResult copied = RunOn(c, null, useAllWorkers: false, window, out _);
         void CheckMode(RecurrentWorkspace ws)
         {
-            Assert.True(ws.BorrowsInput);
+            Assert.True(ws.BorrowsInput && ws.BorrowsOutput);
             Assert.Equal(expectInPlace, ws.ReadsInputInPlace);
+            Assert.Equal(equal, ws.StatesInOutput);
         }
 
         AssertBitwiseEqual(RunOn(c, null, useAllWorkers: false, window, out _, borrowInput: true, inspect: CheckMode, staleWorkspace: true), copied);
@@ -471,7 +473,7 @@ public class ParallelDeterminismTests(PoolFixture pools) : IClassFixture<PoolFix
     {
         (int T, int B, int I, int H) = c.Shape;
         RecurrentLayer layer = c.CreateLayer();
-        var workspace = new RecurrentWorkspace(T, workspaceBatch ?? B, I, H, layer.GateCount, holdAllGateGradients) { Pool = pool, CopiesInput = !borrowInput };
+        var workspace = new RecurrentWorkspace(T, workspaceBatch ?? B, I, H, layer.GateCount, holdAllGateGradients) { Pool = pool, CopiesInputAndOutput = !borrowInput };
         workspace.UseAllWorkers = useAllWorkers;
         workspace.UseStepGates = useStepGates;
         workspace.SplitBySequences = splitBySequences;
@@ -491,7 +493,7 @@ public class ParallelDeterminismTests(PoolFixture pools) : IClassFixture<PoolFix
             if (staleWorkspace)
             {
                 // A copying pass over other inputs first: its copy of x stays in the workspace.
-                workspace.CopiesInput = true;
+                workspace.CopiesInputAndOutput = true;
                 float[] otherX = ToFloat(c.X).Select(v => (50f * v) + 1f).ToArray(), otherOutput = new float[T * B * H];
                 Forward(layer, workspace, otherX, T, B, otherOutput, ToFloatOrEmpty(c.H0), ToFloatOrEmpty(c.C0), c.Lengths, hN, cN);
                 Backward(layer, workspace, ToFloat(c.DOutputs), dX, dh0, dc0, ToFloatOrEmpty(c.DhN), ToFloatOrEmpty(c.DcN), truncationWindow);
@@ -500,12 +502,12 @@ public class ParallelDeterminismTests(PoolFixture pools) : IClassFixture<PoolFix
                     tensor.Gradient.Clear();
                 }
 
-                workspace.CopiesInput = !borrowInput;
+                workspace.CopiesInputAndOutput = !borrowInput;
             }
 
             Forward(layer, workspace, x.Span, T, B, output.Span, ToFloatOrEmpty(c.H0), ToFloatOrEmpty(c.C0), c.Lengths, hN, cN);
             inspect?.Invoke(workspace);
-            Backward(layer, workspace, ToFloat(c.DOutputs), dX, dh0, dc0, ToFloatOrEmpty(c.DhN), ToFloatOrEmpty(c.DcN), truncationWindow, borrowInput ? x.Span : default);
+            Backward(layer, workspace, ToFloat(c.DOutputs), dX, dh0, dc0, ToFloatOrEmpty(c.DhN), ToFloatOrEmpty(c.DcN), truncationWindow, borrowInput ? x.Span : default, borrowInput ? output.Span : default);
         }
 
         return Collect(layer, output.ToArray(), hN, cN, dX, dh0, dc0, c.HasCell);

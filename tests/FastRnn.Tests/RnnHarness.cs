@@ -99,15 +99,15 @@ internal static class RnnHarness
     }
 
     /// <summary>Backward through any layer; the LSTM also takes dc_n and returns dc0.</summary>
-    /// <summary>With <paramref name="input"/>, through the overloads that take x again (RecurrentWorkspace.CopiesInput off).</summary>
-    public static void Backward(RecurrentLayer layer, RecurrentWorkspace workspace, ReadOnlySpan<float> dOutput, Span<float> dX, Span<float> dh0, Span<float> dc0, ReadOnlySpan<float> dhN, ReadOnlySpan<float> dcN, int truncationWindow = 0, ReadOnlySpan<float> input = default)
+    /// <summary>With <paramref name="input"/> or <paramref name="output"/>, through the overloads that take them again (RecurrentWorkspace.CopiesInputAndOutput off).</summary>
+    public static void Backward(RecurrentLayer layer, RecurrentWorkspace workspace, ReadOnlySpan<float> dOutput, Span<float> dX, Span<float> dh0, Span<float> dc0, ReadOnlySpan<float> dhN, ReadOnlySpan<float> dcN, int truncationWindow = 0, ReadOnlySpan<float> input = default, ReadOnlySpan<float> output = default)
     {
-        bool withInput = !input.IsEmpty;
+        bool withInput = !input.IsEmpty || !output.IsEmpty;
         if (layer is LstmLayer lstm)
         {
             if (withInput)
             {
-                lstm.Backward(input, dOutput, workspace, dX, dh0, dc0, dhN, dcN, truncationWindow);
+                lstm.Backward(input, output, dOutput, workspace, dX, dh0, dc0, dhN, dcN, truncationWindow);
             }
             else
             {
@@ -116,7 +116,7 @@ internal static class RnnHarness
         }
         else if (withInput)
         {
-            layer.Backward(input, dOutput, workspace, dX, dh0, dhN, truncationWindow);
+            layer.Backward(input, output, dOutput, workspace, dX, dh0, dhN, truncationWindow);
         }
         else
         {

@@ -15,7 +15,7 @@ public class StackPropertyTests
     {
         (int T, int B, int I) = (c.T, c.B, c.I);
         StackWorkspace workspace = stack.CreateWorkspace(T, B);
-        workspace.CopiesInput = !borrowInput;
+        workspace.CopiesInputAndOutput = !borrowInput;
         bool lstm = c.Cell == CellKind.Lstm;
         float[] x = ToFloat(c.X), output = new float[T * B * stack.OutputSize];
         float[] hN = new float[c.StateLength], cN = lstm ? new float[c.StateLength] : [];
@@ -23,12 +23,16 @@ public class StackPropertyTests
         stack.Forward(x, T, B, output, workspace, c.Lengths, ToFloatOrEmpty(c.H0), ToFloatOrEmpty(c.C0), hN, cN, training);
 
         // Layers above the first never copy their inputs (the outputs the workspace keeps); the first does unless told.
+        // A unidirectional layer keeps its states in its output unless dropout scales it; the last unless told.
+        bool dropout = training && c.Dropout > 0f && c.Layers > 1;
         for (int k = 0; k < stack.LayerCount * stack.DirectionCount; k++)
         {
+            bool last = k / stack.DirectionCount == stack.LayerCount - 1;
             Assert.Equal(k >= stack.DirectionCount || borrowInput, workspace.Layers[k].BorrowsInput);
+            Assert.Equal(stack.DirectionCount == 1 && (last ? borrowInput : !dropout), workspace.Layers[k].BorrowsOutput);
         }
 
-        stack.Backward(borrowInput ? x : default, ToFloat(c.DOutput), workspace, dx, dh0, dc0, ToFloatOrEmpty(c.DhN), ToFloatOrEmpty(c.DcN));
+        stack.Backward(borrowInput ? x : default, borrowInput ? output : default, ToFloat(c.DOutput), workspace, dx, dh0, dc0, ToFloatOrEmpty(c.DhN), ToFloatOrEmpty(c.DcN));
         return new StackRun(output, hN, cN, dx, dh0, dc0, StackHarness.DropoutMasks(workspace, stack, T, B));
     }
 
@@ -66,8 +70,9 @@ public class StackPropertyTests
     }
 
     /// <summary>
-    /// With the stack workspace's CopiesInput off, the first layer reads the stack's x in place and the backward is
-    /// given x again: the same bits as copying it, parameter gradients included. Without x, that backward is refused.
+    /// With the stack workspace's CopiesInputAndOutput off, the first layer reads the stack's x in place, the last keeps
+    /// its states in the stack's output (unidirectional), and the backward is given both again: the same bits as
+    /// copying, parameter gradients included. Without them, that backward is refused.
     /// </summary>
     [Property(MaxTest = 40)]
     public void A_stack_that_borrows_its_input_gives_the_bits_of_copying_it(int seed)
@@ -85,7 +90,7 @@ public class StackPropertyTests
 
         RecurrentStack stack = c.CreateStack(new ParameterStore());
         StackWorkspace workspace = stack.CreateWorkspace(c.T, c.B);
-        workspace.CopiesInput = false;
+        workspace.CopiesInputAndOutput = false;
         stack.Forward(ToFloat(c.X), c.T, c.B, new float[c.T * c.B * stack.OutputSize], workspace, c.Lengths);
         var error = Assert.Throws<ArgumentException>(() => stack.Backward(ToFloat(c.DOutput), workspace));
         Assert.Equal("input", error.ParamName);

@@ -135,24 +135,32 @@ public class ValidationTests
     }
 
     /// <summary>
-    /// A pass run with CopiesInput off keeps no copy of x: a backward without x, with x of the wrong length, or with dX
-    /// over x (dX is written before the weight gradients read x) is refused, and nothing is written.
+    /// A pass run with CopiesInputAndOutput off keeps no copy of x or of its states: a backward without x or the output,
+    /// with either of the wrong length, or with dX over either (dX is written before the weight gradients read them) is
+    /// refused, and nothing is written.
     /// </summary>
     [Theory]
-    [InlineData("missing", "input", "CopiesInput off")]
-    [InlineData("short", "input", "expected 24 elements ([T=3, B=2, I=4]), got 23")]
-    [InlineData("overlap", "inputGradient", "overlaps input")]
-    public void Backward_of_a_pass_that_borrowed_the_input(string fault, string name, string message)
+    [InlineData("no x or output", "input", "CopiesInputAndOutput off")]
+    [InlineData("no output", "output", "CopiesInputAndOutput off")]
+    [InlineData("short x", "input", "expected 24 elements ([T=3, B=2, I=4]), got 23")]
+    [InlineData("long output", "output", "expected 30 elements ([T=3, B=2, H=5]), got 31")]
+    [InlineData("dX over x", "inputGradient", "overlaps x or the output")]
+    [InlineData("dX over output", "inputGradient", "overlaps x or the output")]
+    public void Backward_of_a_pass_that_borrowed_the_input_and_output(string fault, string name, string message)
     {
-        _workspace.CopiesInput = false;
-        float[] shared = Filled((T * B * I) + 3, 0.5f);
-        _layer.Forward(shared.AsSpan(0, T * B * I), T, B, _output, _workspace);
+        _workspace.CopiesInputAndOutput = false;
+        float[] shared = Filled((T * B * I) + 3, 0.5f), output = new float[(T * B * H) + 1];
+        _layer.Forward(shared.AsSpan(0, T * B * I), T, B, output.AsSpan(0, T * B * H), _workspace);
+        float[] kept = output.ToArray();
         float[] dOutput = Filled(T * B * H, 1f), dX = Filled(T * B * I, 9f), dh0 = Filled(B * H, 9f);
         Action call = fault switch
         {
-            "missing" => () => _layer.Backward(dOutput, _workspace, dX, dh0),
-            "short" => () => _layer.Backward(shared.AsSpan(0, (T * B * I) - 1), dOutput, _workspace, dX, dh0),
-            _ => () => _layer.Backward(shared.AsSpan(0, T * B * I), dOutput, _workspace, shared.AsSpan(3, T * B * I), dh0),
+            "no x or output" => () => _layer.Backward(dOutput, _workspace, dX, dh0),
+            "no output" => () => _layer.Backward(shared.AsSpan(0, T * B * I), default, dOutput, _workspace, dX, dh0),
+            "short x" => () => _layer.Backward(shared.AsSpan(0, (T * B * I) - 1), output.AsSpan(0, T * B * H), dOutput, _workspace, dX, dh0),
+            "long output" => () => _layer.Backward(shared.AsSpan(0, T * B * I), output, dOutput, _workspace, dX, dh0),
+            "dX over x" => () => _layer.Backward(shared.AsSpan(0, T * B * I), output.AsSpan(0, T * B * H), dOutput, _workspace, shared.AsSpan(3, T * B * I), dh0),
+            _ => () => _layer.Backward(shared.AsSpan(0, T * B * I), output.AsSpan(0, T * B * H), dOutput, _workspace, output.AsSpan(0, T * B * I), dh0),
         };
         var error = Assert.Throws<ArgumentException>(call);
         Assert.Equal(name, error.ParamName);
@@ -161,9 +169,10 @@ public class ValidationTests
         Assert.All(dX, value => Assert.Equal(9f, value));
         Assert.All(dh0, value => Assert.Equal(9f, value));
         Assert.All(shared, value => Assert.Equal(0.5f, value));
+        Assert.Equal(kept, output);
 
-        // The same pass, given x, runs.
-        _layer.Backward(shared.AsSpan(0, T * B * I), dOutput, _workspace, dX, dh0);
+        // The same pass, given x and the output, runs.
+        _layer.Backward(shared.AsSpan(0, T * B * I), output.AsSpan(0, T * B * H), dOutput, _workspace, dX, dh0);
         Assert.Contains(_layer.Store.Gradients.ToArray(), value => value != 0f);
     }
 

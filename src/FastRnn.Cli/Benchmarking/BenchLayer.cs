@@ -41,9 +41,9 @@ public sealed class BenchLayer
         _b = batchSize;
         _workspace = _layer.CreateWorkspace(sequenceLength, batchSize, pool);
 
-        // x stays unchanged until the backward pass, which is given it again, as oneDNN's and cuDNN's backward are: the
-        // forward keeps no copy of it (RecurrentWorkspace.CopiesInput).
-        _workspace.CopiesInput = false;
+        // x and the output stay unchanged until the backward pass, which is given them again, as oneDNN's backward is
+        // given src_layer and dst_layer: the forward keeps no copy of either (RecurrentWorkspace.CopiesInputAndOutput).
+        _workspace.CopiesInputAndOutput = false;
         var random = new Random(seed + 1);
         _x = BenchData.Uniform(random, sequenceLength * batchSize * inputSize);
         _dOutput = BenchData.Uniform(random, sequenceLength * batchSize * hiddenSize);
@@ -61,6 +61,6 @@ public sealed class BenchLayer
     public void TrainingStep()
     {
         _layer.Forward(_x.Span, _t, _b, _output.Span, _workspace);
-        _layer.Backward(_x.Span, _dOutput.Span, _workspace, _dX.Span);
+        _layer.Backward(_x.Span, _output.Span, _dOutput.Span, _workspace, _dX.Span);
     }
 }

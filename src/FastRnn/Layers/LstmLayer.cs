@@ -39,7 +39,7 @@ public sealed class LstmLayer : RecurrentLayer
         ReadOnlySpan<float> input, int sequenceLength, int batchSize, Span<float> output, RecurrentWorkspace workspace,
         ReadOnlySpan<float> initialHidden, ReadOnlySpan<float> initialCell, ReadOnlySpan<int> lengths = default,
         Span<float> finalHidden = default, Span<float> finalCell = default)
-        => ForwardCore(input, sequenceLength, batchSize, output, workspace, lengths, new SequenceStates { H0 = initialHidden, C0 = initialCell, HN = finalHidden, CN = finalCell });
+        => ForwardCore(input, sequenceLength, batchSize, output, workspace, lengths, new SequenceStates { H0 = initialHidden, C0 = initialCell, HN = finalHidden, CN = finalCell }, BorrowsCallerBuffers(workspace), BorrowsCallerBuffers(workspace));
 
     /// <summary>Backpropagates through the recorded pass; as <see cref="RecurrentLayer.Backward(ReadOnlySpan{float}, RecurrentWorkspace, Span{float}, Span{float}, ReadOnlySpan{float}, int)"/> plus the cell state.</summary>
     /// <param name="outputGradient">[T, B, H], or empty for zero.</param>
@@ -66,26 +66,28 @@ public sealed class LstmLayer : RecurrentLayer
         });
 
     /// <summary>
-    /// Backpropagates through a pass that ran with <see cref="RecurrentWorkspace.CopiesInput"/> off, reading x where the
-    /// caller keeps it (see <see cref="RecurrentLayer.Backward(ReadOnlySpan{float}, ReadOnlySpan{float}, RecurrentWorkspace, Span{float}, Span{float}, ReadOnlySpan{float}, int)"/>);
-    /// otherwise as the overload without x.
+    /// Backpropagates through a pass that ran with <see cref="RecurrentWorkspace.CopiesInputAndOutput"/> off, reading x
+    /// and the states where the caller keeps them (see <see cref="RecurrentLayer.Backward(ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, RecurrentWorkspace, Span{float}, Span{float}, ReadOnlySpan{float}, int)"/>);
+    /// otherwise as the overload without them. The cell states stay in the workspace either way.
     /// </summary>
-    /// <param name="input">x: [T, B, I], the values the matching forward read. Read only; a pass that copied x ignores it.</param>
+    /// <param name="input">x: [T, B, I], as the matching forward read it. Read only.</param>
+    /// <param name="output">[T, B, H], as the matching forward wrote it. Read only.</param>
     /// <param name="outputGradient">[T, B, H], or empty for zero.</param>
     /// <param name="workspace">The workspace the matching forward call used.</param>
-    /// <param name="inputGradient">dX: [T, B, I], overwritten, or empty; it must not overlap <paramref name="input"/>.</param>
+    /// <param name="inputGradient">dX: [T, B, I], overwritten, or empty; it must not overlap x or the output.</param>
     /// <param name="initialHiddenGradient">dh0: [B, H], overwritten, or empty.</param>
     /// <param name="initialCellGradient">dc0: [B, H], overwritten, or empty.</param>
     /// <param name="finalHiddenGradient">dh_n: [B, H], or empty for zero.</param>
     /// <param name="finalCellGradient">dc_n: [B, H], or empty for zero.</param>
     /// <param name="truncationWindow">0 for full BPTT; k &gt; 0 cuts both carried gradients at t = k, 2k, ...</param>
     public void Backward(
-        ReadOnlySpan<float> input, ReadOnlySpan<float> outputGradient, RecurrentWorkspace workspace, Span<float> inputGradient,
-        Span<float> initialHiddenGradient, Span<float> initialCellGradient,
+        ReadOnlySpan<float> input, ReadOnlySpan<float> output, ReadOnlySpan<float> outputGradient, RecurrentWorkspace workspace,
+        Span<float> inputGradient, Span<float> initialHiddenGradient, Span<float> initialCellGradient,
         ReadOnlySpan<float> finalHiddenGradient = default, ReadOnlySpan<float> finalCellGradient = default, int truncationWindow = 0)
         => BackwardCore(workspace, new SequenceGradients
         {
             Input = input,
+            Output = output,
             DOutput = outputGradient,
             DX = inputGradient,
             Dh0 = initialHiddenGradient,

@@ -222,7 +222,7 @@ internal static unsafe class ParallelSequenceDriver
 
         work.EnsureSharedSlots(ws);
 
-        fixed (float* pInput = g.Input, pDOutput = g.DOutput, pDhN = g.DhN, pDcN = g.DcN, pDX = g.DX, pDh0 = g.Dh0, pDc0 = g.Dc0)
+        fixed (float* pInput = g.Input, pOutput = g.Output, pDOutput = g.DOutput, pDhN = g.DhN, pDcN = g.DcN, pDX = g.DX, pDh0 = g.Dh0, pDc0 = g.Dc0)
         fixed (float* pWeightIh = w.WeightIh, pWeightHh = w.WeightHh)
         fixed (float* pDWeightIh = dw.WeightIh, pDWeightHh = dw.WeightHh, pDBiasIh = dw.BiasIh, pDBiasHh = dw.BiasHh)
         {
@@ -230,6 +230,7 @@ internal static unsafe class ParallelSequenceDriver
             work.TruncationWindow = g.TruncationWindow;
             work.BySequences = bySequences;
             work.Input = pInput;
+            work.Output = pOutput;
             work.DOutput = pDOutput;
             work.DhN = pDhN;
             work.DcN = pDcN;
@@ -333,7 +334,7 @@ internal static unsafe class ParallelSequenceDriver
             ReadOnlySpan<float> x = View(X, T * B * I), weightIh = View(WeightIh, GH * ws.InputSize), weightHh = View(WeightHh, GH * H);
             ReadOnlySpan<float> biasIh = View(BiasIh, GH), biasHh = View(BiasHh, GH);
             Span<float> output = View(Output, T * B * H);
-            var buffers = PassBuffers.Of<TCell>(ws, x);
+            var buffers = PassBuffers.Of<TCell>(ws, x, output);
             Span<float> xPacked = buffers.XPacked, gates = buffers.Gates, hs = buffers.States, cs = buffers.Cells, saved = buffers.Saved;
             Span<float> projection = separate ? ws.Segment(ws.ProjectionOffset, B * GH) : default;
             Span<float> bias = ws.Segment(ws.BiasOffset, GH);
@@ -414,7 +415,7 @@ internal static unsafe class ParallelSequenceDriver
             {
                 int rows = batchAt[s];
                 int prevRow = ws.StateSlotRow(s), row = ws.StateSlotRow(s + 1);
-                ReadOnlySpan<float> hPrev = hs.Slice(prevRow * H, rows * H);
+                ReadOnlySpan<float> hPrev = buffers.StateRows(ws, s, 0, rows);
                 Span<float> gatesS = SequenceDriver.StepGates<TCell>(ws, buffers, projectPerStep, s);
 
                 // [B_s, own columns of each gate] (+)= h_{t-1}[B_s, H] * W_hh^T[H, own columns]; the other workers'
@@ -456,7 +457,7 @@ internal static unsafe class ParallelSequenceDriver
                     RecurrentBias = biasHh,
                     Saved = separate ? saved.Slice(rowStart[s] * H, rows * H) : default,
                     HPrev = hPrev,
-                    H = hs.Slice(row * H, rows * H),
+                    H = buffers.StateRows(ws, s + 1, 0, rows),
                     CPrev = cs.IsEmpty ? default : cs.Slice(prevRow * H, rows * H),
                     C = cs.IsEmpty ? default : cs.Slice(row * H, rows * H),
                 };
@@ -490,10 +491,10 @@ internal static unsafe class ParallelSequenceDriver
                 }
             }
 
-            SequenceDriver.ScatterFinalStates(ws, hs, View(HN, B * H), u0, units);
+            SequenceDriver.ScatterFinalStates(ws, buffers, cellStates: false, View(HN, B * H), u0, units);
             if (TCell.HasCellState)
             {
-                SequenceDriver.ScatterFinalStates(ws, cs, View(CN, B * H), u0, units);
+                SequenceDriver.ScatterFinalStates(ws, buffers, cellStates: true, View(CN, B * H), u0, units);
             }
         }
 
@@ -535,7 +536,7 @@ internal static unsafe class ParallelSequenceDriver
     {
         public int TruncationWindow;
         public bool BySequences;
-        public float* Input, DOutput, DhN, DcN, DX, Dh0, Dc0, WeightIh, WeightHh, DWeightIh, DWeightHh, DBiasIh, DBiasHh;
+        public float* Input, Output, DOutput, DhN, DcN, DX, Dh0, Dc0, WeightIh, WeightHh, DWeightIh, DWeightHh, DBiasIh, DBiasHh;
 
         private float[]? _sharedSlots;
         private int _sharedSlotsStart, _sharedSlotsLength;
@@ -558,7 +559,7 @@ internal static unsafe class ParallelSequenceDriver
         }
 
         protected override void ReleasePointers()
-            => Input = DOutput = DhN = DcN = DX = Dh0 = Dc0 = WeightIh = WeightHh = DWeightIh = DWeightHh = DBiasIh = DBiasHh = null;
+            => Input = Output = DOutput = DhN = DcN = DX = Dh0 = Dc0 = WeightIh = WeightHh = DWeightIh = DWeightHh = DBiasIh = DBiasHh = null;
 
         public override void Execute(int worker)
         {
@@ -579,8 +580,8 @@ internal static unsafe class ParallelSequenceDriver
             ReadOnlySpan<float> dOutput = View(DOutput, T * B * H), dhN = View(DhN, B * H), dcN = View(DcN, B * H);
             ReadOnlySpan<float> weightIh = View(WeightIh, GH * I), weightHh = View(WeightHh, GH * H);
             Span<float> dX = View(DX, T * B * I);
-            var buffers = PassBuffers.Of<TCell>(ws, View(Input, T * B * I));
-            Span<float> gates = buffers.Gates, hs = buffers.States, cs = buffers.Cells, saved = buffers.Saved;
+            var buffers = PassBuffers.Of<TCell>(ws, View(Input, T * B * I), View(Output, T * B * H));
+            Span<float> gates = buffers.Gates, cs = buffers.Cells, saved = buffers.Saved;
             Span<float> dGates = buffers.DGates, dGatesHidden = buffers.DGatesHidden, dhNext = buffers.DhNext, dcNext = buffers.DcNext, dh = buffers.Dh;
             Span<float> dBias = ws.Segment(ws.BiasGradientOffset, 2 * GH);
             Span<float> dBiasInput = dBias[..GH], dBiasHidden = dBias[GH..];
@@ -656,8 +657,8 @@ internal static unsafe class ParallelSequenceDriver
                     DcNext = dcNext.IsEmpty ? default : dcNext[..(rows * H)],
                     Gates = gates.Slice(rowStart[s] * GH, rows * GH),
                     Saved = saved.IsEmpty ? default : saved.Slice(rowStart[s] * H, rows * H),
-                    HPrev = hs.Slice(prevRow * H, rows * H),
-                    H = hs.Slice(row * H, rows * H),
+                    HPrev = buffers.StateRows(ws, s, 0, rows),
+                    H = buffers.StateRows(ws, s + 1, 0, rows),
                     CPrev = cs.IsEmpty ? default : cs.Slice(prevRow * H, rows * H),
                     C = cs.IsEmpty ? default : cs.Slice(row * H, rows * H),
                     DGates = dGatesS,
@@ -805,6 +806,7 @@ internal static unsafe class ParallelSequenceDriver
             var gradients = new SequenceGradients
             {
                 Input = View(Input, T * B * I),
+                Output = View(Output, T * B * H),
                 DOutput = View(DOutput, T * B * H),
                 DhN = View(DhN, B * H),
                 DcN = View(DcN, B * H),

@@ -103,7 +103,7 @@ public abstract class RecurrentLayer
     public void Forward(
         ReadOnlySpan<float> input, int sequenceLength, int batchSize, Span<float> output, RecurrentWorkspace workspace,
         ReadOnlySpan<float> initialHidden = default, ReadOnlySpan<int> lengths = default, Span<float> finalHidden = default)
-        => ForwardCore(input, sequenceLength, batchSize, output, workspace, lengths, new SequenceStates { H0 = initialHidden, HN = finalHidden });
+        => ForwardCore(input, sequenceLength, batchSize, output, workspace, lengths, new SequenceStates { H0 = initialHidden, HN = finalHidden }, BorrowsCallerBuffers(workspace), BorrowsCallerBuffers(workspace));
 
     /// <summary>Backpropagates through the pass recorded in <paramref name="workspace"/> (full BPTT, or truncated).</summary>
     /// <param name="outputGradient">dL/d output: [T, B, H], or empty for zero (e.g. when only h_n feeds the loss). Padding is not read.</param>
@@ -127,25 +127,31 @@ public abstract class RecurrentLayer
         });
 
     /// <summary>
-    /// Backpropagates through a pass that ran with <see cref="RecurrentWorkspace.CopiesInput"/> off, reading x where the
-    /// caller keeps it; otherwise as <see cref="Backward(ReadOnlySpan{float}, RecurrentWorkspace, Span{float}, Span{float}, ReadOnlySpan{float}, int)"/>.
+    /// Backpropagates through a pass that ran with <see cref="RecurrentWorkspace.CopiesInputAndOutput"/> off, reading x
+    /// and the states where the caller keeps them; otherwise as
+    /// <see cref="Backward(ReadOnlySpan{float}, RecurrentWorkspace, Span{float}, Span{float}, ReadOnlySpan{float}, int)"/>.
     /// </summary>
-    /// <param name="input">x: [T, B, I], the values the matching <see cref="Forward"/> read (unchecked: other values give
-    /// wrong weight gradients). Read only; a pass that copied x ignores it.</param>
-    /// <param name="outputGradient">dL/d output: [T, B, H], or empty for zero.</param>
+    /// <param name="input">x: [T, B, I], as the matching <see cref="Forward"/> read it. Read only; a pass that copied x
+    /// ignores it.</param>
+    /// <param name="output">[T, B, H], as the matching <see cref="Forward"/> wrote it. Read only; a pass that kept its
+    /// own states ignores it. Neither is checked against the forward's: other values give wrong gradients.</param>
+    /// <param name="outputGradient">dL/d output: [T, B, H], or empty for zero. It may be the output itself.</param>
     /// <param name="workspace">The workspace the matching <see cref="Forward"/> call used.</param>
-    /// <param name="inputGradient">dX: [T, B, I], overwritten (0 at padding), or empty; it must not overlap <paramref name="input"/>.</param>
+    /// <param name="inputGradient">dX: [T, B, I], overwritten (0 at padding), or empty; it must not overlap
+    /// <paramref name="input"/> or <paramref name="output"/>.</param>
     /// <param name="initialHiddenGradient">dh0: [B, H], overwritten, or empty.</param>
     /// <param name="finalHiddenGradient">dh_n: [B, H], or empty for zero.</param>
     /// <param name="truncationWindow">0 for full BPTT; k &gt; 0 cuts the carried gradient at t = k, 2k, ...</param>
-    /// <exception cref="ArgumentException">A span has the wrong length, dX overlaps x, or the workspace holds no forward
-    /// pass of this layer. Nothing is written.</exception>
+    /// <exception cref="ArgumentException">A span has the wrong length, x or the output is missing for a pass that did
+    /// not copy them, dX overlaps either, or the workspace holds no forward pass of this layer. Nothing is written.</exception>
     public void Backward(
-        ReadOnlySpan<float> input, ReadOnlySpan<float> outputGradient, RecurrentWorkspace workspace, Span<float> inputGradient = default,
-        Span<float> initialHiddenGradient = default, ReadOnlySpan<float> finalHiddenGradient = default, int truncationWindow = 0)
+        ReadOnlySpan<float> input, ReadOnlySpan<float> output, ReadOnlySpan<float> outputGradient, RecurrentWorkspace workspace,
+        Span<float> inputGradient = default, Span<float> initialHiddenGradient = default, ReadOnlySpan<float> finalHiddenGradient = default,
+        int truncationWindow = 0)
         => BackwardCore(workspace, new SequenceGradients
         {
             Input = input,
+            Output = output,
             DOutput = outputGradient,
             DX = inputGradient,
             Dh0 = initialHiddenGradient,
@@ -159,7 +165,12 @@ public abstract class RecurrentLayer
     /// <summary>The layer's parameter gradients as spans, for the driver.</summary>
     private protected WeightGradients Gradients => new(WeightIh.Gradient, WeightHh.Gradient, BiasIh.Gradient, BiasHh.Gradient);
 
-    internal void ForwardCore(ReadOnlySpan<float> input, int sequenceLength, int batchSize, Span<float> output, RecurrentWorkspace workspace, ReadOnlySpan<int> lengths, in SequenceStates states)
+    /// <summary>Whether a forward call through the public API borrows x and the output: the workspace's <see cref="RecurrentWorkspace.CopiesInputAndOutput"/> off.</summary>
+    private protected static bool BorrowsCallerBuffers(RecurrentWorkspace workspace) => workspace is not null && !workspace.CopiesInputAndOutput;
+
+    // borrowsInput, borrowsOutput: whether the caller keeps x and the output unchanged until the backward pass, which
+    // gets them again (RecurrentWorkspace.BeginForward).
+    internal void ForwardCore(ReadOnlySpan<float> input, int sequenceLength, int batchSize, Span<float> output, RecurrentWorkspace workspace, ReadOnlySpan<int> lengths, in SequenceStates states, bool borrowsInput, bool borrowsOutput)
     {
         ValidateWorkspace(workspace, sequenceLength, batchSize);
         int T = sequenceLength, B = batchSize, I = InputSize, H = HiddenSize;
@@ -183,11 +194,7 @@ public abstract class RecurrentLayer
 
         workspace.Invalidate();
         int steps = SequenceDriver.Prepare(workspace, T, B, lengths);
-        // Equal lengths keep the caller's batch order (the sort is stable), so each step's rows are one block of x.
-        bool borrowsInput = !workspace.CopiesInput;
-        bool readsInputInPlace = borrowsInput && (B == 0 || workspace.SortedLengths[0] == workspace.SortedLengths[B - 1])
-            && !output.Overlaps(input) && (!Reverse || SequenceDriver.ProjectsInputsPerStep(B));
-        workspace.BeginForward(this, T, B, steps, Reverse, borrowsInput, readsInputInPlace);
+        workspace.BeginForward(this, T, B, steps, Reverse, borrowsInput, borrowsOutput, output.Overlaps(input));
         var action = new ForwardAction { Workspace = workspace, Reverse = Reverse, Weights = Weights, Input = input, T = T, B = B, Output = output, States = states };
         RunWithCell(ref action);
     }
@@ -211,24 +218,7 @@ public abstract class RecurrentLayer
             ThrowHelper.ThrowIfLengthMismatch(gradients.DX, "inputGradient", new Dims("T", T, "B", B, "I", I));
         }
 
-        if (!gradients.Input.IsEmpty)
-        {
-            ThrowHelper.ThrowIfLengthMismatch(gradients.Input, "input", new Dims("T", T, "B", B, "I", I));
-        }
-
-        if (workspace.BorrowsInput)
-        {
-            if (gradients.Input.IsEmpty && T * B * I > 0)
-            {
-                ThrowHelper.ThrowArgument("input", "the forward pass ran with the workspace's CopiesInput off, so Backward reads x: pass the forward's input to the Backward overload that takes it");
-            }
-
-            if (gradients.DX.Overlaps(gradients.Input))
-            {
-                ThrowHelper.ThrowArgument("inputGradient", "overlaps input, which the backward pass reads after writing dX (the forward ran with CopiesInput off)");
-            }
-        }
-
+        ValidateBorrowedBuffers(workspace.BorrowsInput, workspace.BorrowsOutput, gradients.Input, gradients.Output, gradients.DX, new Dims("T", T, "B", B, "I", I), new Dims("T", T, "B", B, "H", H));
         ValidateOptionalState(gradients.Dh0, "initialHiddenGradient", B, H);
         ValidateOptionalState(gradients.Dc0, "initialCellGradient", B, H);
         ValidateOptionalState(gradients.DhN, "finalHiddenGradient", B, H);
@@ -247,6 +237,39 @@ public abstract class RecurrentLayer
         workspace.BeginGradientNorms();
         RunWithCell(ref action);
         workspace.EndGradientNorms();
+    }
+
+    /// <summary>
+    /// The x and output given to a backward pass: each checked for length when given, and required when the pass
+    /// borrowed it (kept no copy); dX must not overlap a borrowed one, which the pass reads after writing dX.
+    /// </summary>
+    internal static void ValidateBorrowedBuffers(bool borrowsInput, bool borrowsOutput, ReadOnlySpan<float> input, ReadOnlySpan<float> output, ReadOnlySpan<float> inputGradient, Dims inputDims, Dims outputDims)
+    {
+        const string Missing = "the forward pass ran with the workspace's CopiesInputAndOutput off, so Backward reads x and the output again: pass the forward's to the Backward overload that takes them";
+        if (!input.IsEmpty)
+        {
+            ThrowHelper.ThrowIfLengthMismatch(input, nameof(input), inputDims);
+        }
+
+        if (!output.IsEmpty)
+        {
+            ThrowHelper.ThrowIfLengthMismatch(output, nameof(output), outputDims);
+        }
+
+        if (borrowsInput && input.IsEmpty && inputDims.Product > 0)
+        {
+            ThrowHelper.ThrowArgument(nameof(input), Missing);
+        }
+
+        if (borrowsOutput && output.IsEmpty && outputDims.Product > 0)
+        {
+            ThrowHelper.ThrowArgument(nameof(output), Missing);
+        }
+
+        if ((borrowsInput && inputGradient.Overlaps(input)) || (borrowsOutput && inputGradient.Overlaps(output)))
+        {
+            ThrowHelper.ThrowArgument(nameof(inputGradient), "overlaps x or the output, which the backward pass reads after writing dX (the forward kept no copy of them)");
+        }
     }
 
     /// <summary>Runs <paramref name="action"/> with this layer's cell type.</summary>

@@ -220,7 +220,7 @@ public sealed class RecurrentStack
         }
 
         workspace.HasForward = false;
-        workspace.BorrowsInput = !workspace.CopiesInput;
+        workspace.BorrowsCallerBuffers = !workspace.CopiesInputAndOutput;
         bool dropout = training && Dropout > 0f && LayerCount > 1;
         int rows = T * B, stateSize = B * H;
         ReadOnlySpan<float> layerInput = input;
@@ -240,9 +240,11 @@ public sealed class RecurrentStack
                 };
                 Span<float> directionOutput = D == 1 ? layerOutput : workspace.DirectionBuffer(d, rows * H);
 
-                // Layers above the first read their inputs, kept in this workspace until the backward, in place.
-                workspace.Layers[k].CopiesInput = l == 0 && workspace.CopiesInput;
-                _layers[k].ForwardCore(layerInput, T, B, directionOutput, workspace.Layers[k], lengths, states);
+                // Layers above the first read their inputs (outputs this workspace keeps until the backward) in place;
+                // a unidirectional layer keeps its states in its output unless dropout is about to scale it (a
+                // bidirectional one writes to a direction buffer the next layer reuses).
+                bool keepsStatesInOutput = D == 1 && (last ? workspace.BorrowsCallerBuffers : !dropout);
+                _layers[k].ForwardCore(layerInput, T, B, directionOutput, workspace.Layers[k], lengths, states, l > 0 || workspace.BorrowsCallerBuffers, keepsStatesInOutput);
             }
 
             if (D == 2)
@@ -283,29 +285,29 @@ public sealed class RecurrentStack
         ReadOnlySpan<float> outputGradient, StackWorkspace workspace, Span<float> inputGradient = default,
         Span<float> initialHiddenGradient = default, Span<float> initialCellGradient = default,
         ReadOnlySpan<float> finalHiddenGradient = default, ReadOnlySpan<float> finalCellGradient = default, int truncationWindow = 0)
-        => Backward(default, outputGradient, workspace, inputGradient, initialHiddenGradient, initialCellGradient, finalHiddenGradient, finalCellGradient, truncationWindow);
+        => Backward(default, default, outputGradient, workspace, inputGradient, initialHiddenGradient, initialCellGradient, finalHiddenGradient, finalCellGradient, truncationWindow);
 
     /// <summary>
-    /// Backpropagates through a pass that ran with <see cref="StackWorkspace.CopiesInput"/> off, reading the stack's
-    /// input x where the caller keeps it; otherwise as the overload without x.
+    /// Backpropagates through a pass that ran with <see cref="StackWorkspace.CopiesInputAndOutput"/> off, reading the
+    /// stack's input x and output where the caller keeps them; otherwise as the overload without them.
     /// </summary>
-    /// <param name="input">x: [T, B, I], the values the matching <see cref="Forward"/> read (unchecked), or empty when
-    /// the pass copied x. Read only.</param>
+    /// <param name="input">x: [T, B, I], as the matching <see cref="Forward"/> read it, or empty when the pass copied it. Read only.</param>
+    /// <param name="output">[T, B, D*H], as the matching <see cref="Forward"/> wrote it, or empty when the pass copied it. Read only.</param>
     /// <param name="outputGradient">dL/d output: [T, B, D*H], or empty for zero.</param>
     /// <param name="workspace">The workspace the matching <see cref="Forward"/> call used.</param>
-    /// <param name="inputGradient">dX: [T, B, I], overwritten (0 at padding), or empty; it must not overlap <paramref name="input"/>.</param>
+    /// <param name="inputGradient">dX: [T, B, I], overwritten (0 at padding), or empty; it must not overlap x or the output.</param>
     /// <param name="initialHiddenGradient">dh0: [L*D, B, H], overwritten, or empty.</param>
     /// <param name="initialCellGradient">dc0: [L*D, B, H] (LSTM only), overwritten, or empty.</param>
     /// <param name="finalHiddenGradient">dh_n: [L*D, B, H], or empty for zero.</param>
     /// <param name="finalCellGradient">dc_n: [L*D, B, H] (LSTM only), or empty for zero.</param>
     /// <param name="truncationWindow">0 for full BPTT; k &gt; 0 cuts every layer's carried gradient at t = k, 2k, ...
     /// (unidirectional stacks only).</param>
-    /// <exception cref="ArgumentException">A span has the wrong length, x is missing for a pass that did not copy it, dX
-    /// overlaps x, the workspace holds no forward pass of this stack, or truncation was asked of a bidirectional stack.
-    /// Nothing is written.</exception>
+    /// <exception cref="ArgumentException">A span has the wrong length, x or the output is missing for a pass that did
+    /// not copy them, dX overlaps either, the workspace holds no forward pass of this stack, or truncation was asked of a
+    /// bidirectional stack. Nothing is written.</exception>
     public void Backward(
-        ReadOnlySpan<float> input, ReadOnlySpan<float> outputGradient, StackWorkspace workspace, Span<float> inputGradient = default,
-        Span<float> initialHiddenGradient = default, Span<float> initialCellGradient = default,
+        ReadOnlySpan<float> input, ReadOnlySpan<float> output, ReadOnlySpan<float> outputGradient, StackWorkspace workspace,
+        Span<float> inputGradient = default, Span<float> initialHiddenGradient = default, Span<float> initialCellGradient = default,
         ReadOnlySpan<float> finalHiddenGradient = default, ReadOnlySpan<float> finalCellGradient = default, int truncationWindow = 0)
     {
         ValidateWorkspace(workspace);
@@ -339,23 +341,8 @@ public sealed class RecurrentStack
             ThrowHelper.ThrowArgument(nameof(truncationWindow), "truncated BPTT applies to unidirectional stacks only");
         }
 
-        if (!input.IsEmpty)
-        {
-            ThrowHelper.ThrowIfLengthMismatch(input, nameof(input), new Dims("T", T, "B", B, "I", InputSize));
-        }
-
-        if (workspace.BorrowsInput)
-        {
-            if (input.IsEmpty && T * B * InputSize > 0)
-            {
-                ThrowHelper.ThrowArgument(nameof(input), "the forward pass ran with the workspace's CopiesInput off, so Backward reads x: pass the forward's input to the Backward overload that takes it");
-            }
-
-            if (inputGradient.Overlaps(input))
-            {
-                ThrowHelper.ThrowArgument(nameof(inputGradient), "overlaps input, which the backward pass reads after writing dX (the forward ran with CopiesInput off)");
-            }
-        }
+        bool borrows = workspace.BorrowsCallerBuffers;
+        RecurrentLayer.ValidateBorrowedBuffers(borrows, borrows, input, output, inputGradient, new Dims("T", T, "B", B, "I", InputSize), new Dims("T", T, "B", B, "D*H", DH));
 
         int rows = T * B, stateSize = B * H;
         ReadOnlySpan<float> upperGradient = outputGradient; // dL/d layer l's output: [T, B, D*H] or empty
@@ -363,6 +350,7 @@ public sealed class RecurrentStack
         {
             int layerInputSize = l == 0 ? InputSize : DH;
             ReadOnlySpan<float> layerInput = l == 0 ? input : workspace.LayerOutput(l - 1, rows * DH);
+            ReadOnlySpan<float> layerOutput = l == LayerCount - 1 ? output : workspace.LayerOutput(l, rows * DH);
             Span<float> layerInputGradient = l == 0 ? inputGradient : workspace.LayerGradient((l - 1) % 2, rows * DH);
             for (int d = 0; d < D; d++)
             {
@@ -381,6 +369,7 @@ public sealed class RecurrentStack
                 _layers[k].BackwardCore(workspace.Layers[k], new SequenceGradients
                 {
                     Input = layerInput,
+                    Output = D == 1 ? layerOutput : default,
                     DOutput = directionGradient,
                     DX = dx,
                     Dh0 = Slice(initialHiddenGradient, k, stateSize),

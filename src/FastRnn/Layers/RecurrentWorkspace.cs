@@ -185,15 +185,16 @@ public sealed class RecurrentWorkspace
     public ReadOnlySpan<double> CellGradientSquaredNorms => _cellSquares.AsSpan(0, HasCellState ? _recordedSteps : 0);
 
     /// <summary>
-    /// Whether <c>Forward</c> keeps its own copy of the input x for <c>Backward</c> (the default). Set it to
-    /// <see langword="false"/> to save that pass over x ([T, B, I] floats read and written; about 5% of a (512, 64, 256,
-    /// 512) Elman forward) when you keep x unchanged until the backward pass: the pass then reads x where you keep it,
-    /// and <c>Backward</c> must be given the same x (its overload with an <c>input</c> parameter). oneDNN's and cuDNN's
-    /// backward passes take x the same way. A pass whose output overlaps its input, whose sequences differ in length,
-    /// or a reverse pass below B = 16 copies x all the same; its <c>Backward</c> still asks for x.
+    /// Whether <c>Forward</c> keeps its own copies of what <c>Backward</c> reads again (the default): of the input x, and
+    /// of the states h_t it also writes to the output. Set it to <see langword="false"/> when you keep x and the output
+    /// unchanged until the backward pass and give both to the <c>Backward</c> overload that takes them (as oneDNN's
+    /// backward takes src_layer and dst_layer, and cuDNN's x and y): the passes then read x where you keep it and keep
+    /// the states in your output, which saves two passes through memory ([T, B, I] and [T, B, H] floats; about 5% each
+    /// of a (512, 64, 256, 512) Elman forward). Sequences of different lengths still copy both, an output over x
+    /// copies both, and a reverse pass below B = 16 copies x; their <c>Backward</c> still asks for x and the output.
     /// </summary>
     /// <remarks>Read once per <c>Forward</c>: changing it between a forward pass and its backward changes nothing.</remarks>
-    public bool CopiesInput { get; set; } = true;
+    public bool CopiesInputAndOutput { get; set; } = true;
 
     internal int XPackedOffset { get; }
     internal int GatesOffset { get; }
@@ -267,25 +268,35 @@ public sealed class RecurrentWorkspace
 
     internal int TotalRows => RowStart[Steps];
 
-    /// <summary>Whether the recorded pass ran with <see cref="CopiesInput"/> off: its backward must be given x.</summary>
+    /// <summary>Whether the recorded pass kept no copy of x: its backward must be given x (see <see cref="CopiesInputAndOutput"/>).</summary>
     internal bool BorrowsInput { get; private set; }
+
+    /// <summary>Whether the recorded pass kept no copy of the states written to the output: its backward must be given the output.</summary>
+    internal bool BorrowsOutput { get; private set; }
 
     /// <summary>
     /// Whether the recorded pass reads x in the caller's [T, B, I] instead of a packed copy: it borrows x, every
-    /// sequence has the same length (so the sorted order is the caller's and step s's rows are one block of x),
-    /// the output does not overlap x, and a reverse pass projects x step by step (the product over all rows at once
-    /// needs them in processing order). See <see cref="StepInputRow"/>.
+    /// sequence has the same length (so the sorted order is the caller's and step s's rows are one block of x,
+    /// <see cref="StepRow"/>), the output does not overlap x, and a reverse pass projects x step by step (the product
+    /// over all rows at once needs them in processing order).
     /// </summary>
     internal bool ReadsInputInPlace { get; private set; }
+
+    /// <summary>
+    /// Whether the recorded pass keeps the states h_t (state slots 1..steps) in the caller's output [T, B, H] instead of
+    /// the workspace: it borrows the output, every sequence has the same length, and the output does not overlap x.
+    /// Slot 0 (h0) stays in the workspace. See PassBuffers.StateRows.
+    /// </summary>
+    internal bool StatesInOutput { get; private set; }
 
     /// <summary>Whether the recorded pass ran in reverse time.</summary>
     internal bool Reverse { get; private set; }
 
     /// <summary>
-    /// The row of x ([T * B, I]) holding sorted position 0 of processing step <paramref name="s"/> when
-    /// <see cref="ReadsInputInPlace"/>: step s's rows are the B_s rows from there.
+    /// With equal lengths, the row of [T * B] (x's rows, the output's rows) holding sorted position 0 of processing
+    /// step <paramref name="s"/>: step s's rows are the B rows from there.
     /// </summary>
-    internal int StepInputRow(int s) => (Reverse ? Steps - 1 - s : s) * BatchSize;
+    internal int StepRow(int s) => (Reverse ? Steps - 1 - s : s) * BatchSize;
 
     // [T] accumulators the recorder adds each active row's squared norm to, at that row's time index.
     internal Span<double> HiddenSquaresAccumulator => _hiddenSquares.AsSpan(0, SequenceLength);
@@ -340,7 +351,12 @@ public sealed class RecurrentWorkspace
         return at >= 0 ? at : ~at - 1;
     }
 
-    internal void BeginForward(RecurrentLayer owner, int sequenceLength, int batchSize, int steps, bool reverse, bool borrowsInput, bool readsInputInPlace)
+    /// <summary>
+    /// Records the pass about to run (after <see cref="SequenceDriver.Prepare"/>): whether it borrows x and the output
+    /// (<see cref="CopiesInputAndOutput"/> off, or a stack's layer whose buffers the stack keeps), and from that and the
+    /// layout whether it reads x and keeps the states in place.
+    /// </summary>
+    internal void BeginForward(RecurrentLayer owner, int sequenceLength, int batchSize, int steps, bool reverse, bool borrowsInput, bool borrowsOutput, bool outputOverlapsInput)
     {
         Owner = owner;
         SequenceLength = sequenceLength;
@@ -348,7 +364,12 @@ public sealed class RecurrentWorkspace
         Steps = steps;
         Reverse = reverse;
         BorrowsInput = borrowsInput;
-        ReadsInputInPlace = readsInputInPlace;
+        BorrowsOutput = borrowsOutput;
+
+        // Equal lengths keep the caller's batch order (the sort is stable), so each step's rows are one block.
+        bool blocks = batchSize == 0 || SortedLengths[0] == SortedLengths[batchSize - 1];
+        ReadsInputInPlace = borrowsInput && blocks && !outputOverlapsInput && (!reverse || SequenceDriver.ProjectsInputsPerStep(batchSize));
+        StatesInOutput = borrowsOutput && blocks && !outputOverlapsInput;
     }
 
     internal void Invalidate()

@@ -7,6 +7,7 @@
 // gradients live in a ring of a few blocks. See RecurrentWorkspace for the packed layout. With a worker pool on the
 // workspace, a pass of a large enough shape runs on ParallelSequenceDriver instead, with bitwise identical results.
 using System.Diagnostics;
+using System.Runtime.InteropServices;
 using System.Numerics.Tensors;
 using FastRnn.Cells;
 using FastRnn.Diagnostics;
@@ -38,6 +39,9 @@ internal ref struct SequenceGradients
 {
     /// <summary>x: [T, B, I] as the forward read it, or empty; read when the pass reads x in place (RecurrentWorkspace.ReadsInputInPlace).</summary>
     public ReadOnlySpan<float> Input;
+
+    /// <summary>The output [T, B, H] as the forward wrote it, or empty; read when the pass keeps its states there (RecurrentWorkspace.StatesInOutput).</summary>
+    public ReadOnlySpan<float> Output;
     public ReadOnlySpan<float> DOutput;
     public ReadOnlySpan<float> DhN;
     public ReadOnlySpan<float> DcN;
@@ -61,10 +65,12 @@ internal readonly ref struct WeightGradients(Span<float> weightIh, Span<float> w
 /// x: [N, I]  gates: [N, G*H]  h, c: [B + N, H] (slot 0 = h0, c0)  saved: [N, H] (GRU)  dhNext, dcNext, dh: [B, H]
 /// dGates: [N, G*H], or a ring of [period + B, G*H] (RecurrentWorkspace.GateGradientRow)
 /// Input: the caller's x [T, B, I] when the pass reads it in place (<see cref="StepInputRows"/>), else empty.
+/// Output: the caller's output [T, B, H] when the pass keeps its states there (<see cref="StateRows"/>), else empty.
 /// </summary>
 internal readonly ref struct PassBuffers
 {
     public readonly ReadOnlySpan<float> Input;
+    public readonly Span<float> Output;
     public readonly Span<float> XPacked;
     public readonly Span<float> Gates;
     public readonly Span<float> States;
@@ -76,10 +82,13 @@ internal readonly ref struct PassBuffers
     public readonly Span<float> DcNext;
     public readonly Span<float> Dh;
 
-    private PassBuffers(RecurrentWorkspace ws, int gateCount, bool hasCellState, bool separate, ReadOnlySpan<float> input)
+    private PassBuffers(RecurrentWorkspace ws, int gateCount, bool hasCellState, bool separate, ReadOnlySpan<float> input, ReadOnlySpan<float> output)
     {
         int I = ws.InputSize, H = ws.HiddenSize, GH = gateCount * H, B = ws.BatchSize, N = ws.TotalRows;
         Input = ws.ReadsInputInPlace ? input : default;
+
+        // The forward writes its states into the caller's (writable) output; the backward only reads them.
+        Output = ws.StatesInOutput ? MemoryMarshal.CreateSpan(ref MemoryMarshal.GetReference(output), output.Length) : default;
         XPacked = ws.Segment(ws.XPackedOffset, N * I);
         Gates = ws.Segment(ws.GatesOffset, N * GH);
         States = ws.Segment(ws.StatesOffset, (B + N) * H);
@@ -94,10 +103,26 @@ internal readonly ref struct PassBuffers
         Dh = ws.Segment(ws.DhOffset, B * H);
     }
 
-    /// <summary>The pass's buffers; <paramref name="input"/> is the caller's x, used only when the pass reads it in place.</summary>
-    public static PassBuffers Of<TCell>(RecurrentWorkspace ws, ReadOnlySpan<float> input)
+    /// <summary>
+    /// The pass's buffers; <paramref name="input"/> and <paramref name="output"/> are the caller's x and output, used
+    /// only when the pass reads x in place and keeps its states in the output.
+    /// </summary>
+    public static PassBuffers Of<TCell>(RecurrentWorkspace ws, ReadOnlySpan<float> input, ReadOnlySpan<float> output)
         where TCell : struct, IRecurrentCell
-        => new(ws, TCell.GateCount, TCell.HasCellState, TCell.HasSeparateRecurrentProjection, input);
+        => new(ws, TCell.GateCount, TCell.HasCellState, TCell.HasSeparateRecurrentProjection, input, output);
+
+    /// <summary>
+    /// State slot <paramref name="slot"/>'s rows of sorted positions [<paramref name="j0"/>, <paramref name="j0"/> +
+    /// <paramref name="rows"/>), [rows, H] contiguous: slot 0 (h0) in the workspace, slot s + 1 (h after step s) in the
+    /// workspace's packed slots, or in the caller's output at step s's block (RecurrentWorkspace.StatesInOutput).
+    /// </summary>
+    public Span<float> StateRows(RecurrentWorkspace ws, int slot, int j0, int rows)
+    {
+        int H = ws.HiddenSize;
+        return ws.StatesInOutput && slot > 0
+            ? Output.Slice((ws.StepRow(slot - 1) + j0) * H, rows * H)
+            : States.Slice((ws.StateSlotRow(slot) + j0) * H, rows * H);
+    }
 
     /// <summary>
     /// Step <paramref name="s"/>'s x rows of sorted positions [<paramref name="j0"/>, <paramref name="j0"/> +
@@ -108,7 +133,7 @@ internal readonly ref struct PassBuffers
     {
         int I = ws.InputSize;
         return ws.ReadsInputInPlace
-            ? Input.Slice((ws.StepInputRow(s) + j0) * I, rows * I)
+            ? Input.Slice((ws.StepRow(s) + j0) * I, rows * I)
             : XPacked.Slice((ws.RowStart[s] + j0) * I, rows * I);
     }
 
@@ -196,7 +221,7 @@ internal static class SequenceDriver
         int I = ws.InputSize, H = ws.HiddenSize, GH = TCell.GateCount * H;
         int steps = ws.Steps, N = ws.TotalRows;
         int[] order = ws.Order, batchAt = ws.BatchAt;
-        var buffers = PassBuffers.Of<TCell>(ws, x);
+        var buffers = PassBuffers.Of<TCell>(ws, x, output);
         Span<float> xPacked = buffers.XPacked, gates = buffers.Gates, hs = buffers.States, cs = buffers.Cells;
         bool fused = FusesStepProducts<TCell>(ws, B);
         Span<float> packedW = ws.Segment(ws.PackedWeightOffset, StepPackedLength<TCell>(fused, H, H));
@@ -277,10 +302,10 @@ internal static class SequenceDriver
             }
         }
 
-        ScatterFinalStates(ws, hs, states.HN);
+        ScatterFinalStates(ws, buffers, cellStates: false, states.HN);
         if (TCell.HasCellState)
         {
-            ScatterFinalStates(ws, cs, states.CN);
+            ScatterFinalStates(ws, buffers, cellStates: true, states.CN);
         }
     }
 
@@ -296,8 +321,8 @@ internal static class SequenceDriver
         int I = ws.InputSize, H = ws.HiddenSize, GH = TCell.GateCount * H, B = ws.BatchSize;
         int steps = ws.Steps;
         int[] batchAt = ws.BatchAt, rowStart = ws.RowStart;
-        var buffers = PassBuffers.Of<TCell>(ws, x);
-        Span<float> xPacked = buffers.XPacked, hs = buffers.States, cs = buffers.Cells, saved = buffers.Saved;
+        var buffers = PassBuffers.Of<TCell>(ws, x, output);
+        Span<float> xPacked = buffers.XPacked, cs = buffers.Cells, saved = buffers.Saved;
         Span<float> projection = TCell.HasSeparateRecurrentProjection ? ws.Segment(ws.ProjectionOffset, B * GH) : default;
         bool projectPerStep = ProjectsInputsPerStep(B), fused = FusesStepProducts<TCell>(ws, B);
         ReadOnlySpan<float> packedW = ws.Segment(ws.PackedWeightOffset, StepPackedLength<TCell>(fused, H, H));
@@ -316,7 +341,7 @@ internal static class SequenceDriver
                 PrefetchForwardStep<TCell>(ws, buffers, projectPerStep, s + 1, j0, j1);
             }
 
-            ReadOnlySpan<float> hPrev = hs.Slice(prevRow * H, rows * H);
+            ReadOnlySpan<float> hPrev = buffers.StateRows(ws, s, j0, rows);
             Span<float> gatesS = StepGates<TCell>(ws, buffers, projectPerStep, s).Slice(j0 * GH, rows * GH);
             Span<float> product = stepGates.IsEmpty ? gatesS : stepGates.Slice(j0 * GH, rows * GH);
             Span<float> recurrent = projection.IsEmpty ? default : projection.Slice(j0 * GH, rows * GH);
@@ -356,14 +381,14 @@ internal static class SequenceDriver
                 RecurrentBias = biasHh,
                 Saved = saved.IsEmpty ? default : saved.Slice(packedRow * H, rows * H),
                 HPrev = hPrev,
-                H = hs.Slice(row * H, rows * H),
+                H = buffers.StateRows(ws, s + 1, j0, rows),
                 CPrev = cs.IsEmpty ? default : cs.Slice(prevRow * H, rows * H),
                 C = cs.IsEmpty ? default : cs.Slice(row * H, rows * H),
             };
             cell.ForwardStep(step);
             if (scatterPerStep)
             {
-                ScatterStepStates(ws, reverse, hs, output, s, 0, H, j0, j1);
+                ScatterStepStates(ws, reverse, buffers.States, output, s, 0, H, j0, j1);
             }
         }
     }
@@ -395,7 +420,7 @@ internal static class SequenceDriver
     {
         int H = ws.HiddenSize, rows = ws.BatchAt[s];
         return projectPerStep && !TCell.BackwardReadsGates
-            ? buffers.States.Slice(ws.StateSlotRow(s + 1) * H, rows * H)
+            ? buffers.StateRows(ws, s + 1, 0, rows)
             : buffers.Gates.Slice(ws.RowStart[s] * TCell.GateCount * H, rows * TCell.GateCount * H);
     }
 
@@ -419,7 +444,7 @@ internal static class SequenceDriver
             Prefetch.ToL2(buffers.StepInputRows(ws, s, j0, rows));
         }
 
-        Prefetch.ToL2(buffers.States.Slice(row * H, rows * H));
+        Prefetch.ToL2(buffers.StateRows(ws, s + 1, j0, rows));
         if (TCell.HasCellState)
         {
             Prefetch.ToL2(buffers.Cells.Slice(row * H, rows * H));
@@ -447,7 +472,7 @@ internal static class SequenceDriver
             return;
         }
 
-        Prefetch.ToL2(buffers.States.Slice(prevRow * H, rows * H));
+        Prefetch.ToL2(buffers.StateRows(ws, s, j0, rows));
         if (TCell.HasCellState)
         {
             Prefetch.ToL2(buffers.Cells.Slice(prevRow * H, rows * H));
@@ -649,7 +674,7 @@ internal static class SequenceDriver
         int T = ws.SequenceLength, B = ws.BatchSize, steps = ws.Steps, N = ws.TotalRows;
         int[] order = ws.Order, batchAt = ws.BatchAt, rowStart = ws.RowStart;
         bool separate = TCell.HasSeparateRecurrentProjection;
-        var buffers = PassBuffers.Of<TCell>(ws, g.Input);
+        var buffers = PassBuffers.Of<TCell>(ws, g.Input, g.Output);
         Span<float> dGates = buffers.DGates, dhNext = buffers.DhNext, dcNext = buffers.DcNext;
         Span<float> packedW = ws.Segment(ws.PackedWeightOffset, Gemm.PackedLength(GH, H));
         Span<float> scratch = ws.Segment(ws.GemmScratchOffset, ws.GemmScratchLength);
@@ -787,8 +812,8 @@ internal static class SequenceDriver
         int B = ws.BatchSize, steps = ws.Steps, N = ws.TotalRows;
         int[] order = ws.Order, batchAt = ws.BatchAt, rowStart = ws.RowStart;
         bool separate = TCell.HasSeparateRecurrentProjection;
-        var buffers = PassBuffers.Of<TCell>(ws, g.Input);
-        Span<float> gates = buffers.Gates, hs = buffers.States, cs = buffers.Cells, saved = buffers.Saved;
+        var buffers = PassBuffers.Of<TCell>(ws, g.Input, g.Output);
+        Span<float> gates = buffers.Gates, cs = buffers.Cells, saved = buffers.Saved;
         Span<float> dGates = buffers.DGates, dGatesHidden = buffers.DGatesHidden, dhNext = buffers.DhNext, dcNext = buffers.DcNext, dh = buffers.Dh;
         ReadOnlySpan<float> packedW = ws.Segment(ws.PackedWeightOffset, Gemm.PackedLength(GH, H));
         Span<float> dBias = ws.Segment(ws.BiasGradientOffset, 2 * GH);
@@ -853,8 +878,8 @@ internal static class SequenceDriver
                     DcNext = dcNext.IsEmpty ? default : dcNext.Slice(j0 * H, rows * H),
                     Gates = gates.Slice(packedRow * GH, rows * GH),
                     Saved = saved.IsEmpty ? default : saved.Slice(packedRow * H, rows * H),
-                    HPrev = hs.Slice(prevRow * H, rows * H),
-                    H = hs.Slice(row * H, rows * H),
+                    HPrev = buffers.StateRows(ws, s, j0, rows),
+                    H = buffers.StateRows(ws, s + 1, j0, rows),
                     CPrev = cs.IsEmpty ? default : cs.Slice(prevRow * H, rows * H),
                     C = cs.IsEmpty ? default : cs.Slice(row * H, rows * H),
                     DGates = StepGateGradients(ws, dGates, s, GH).Slice(j0 * GH, rows * GH),
@@ -987,6 +1012,11 @@ internal static class SequenceDriver
     /// </summary>
     internal static void ScatterStepStates(RecurrentWorkspace ws, bool reverse, ReadOnlySpan<float> slots, Span<float> output, int s, int u0, int units, int j0 = 0, int j1 = int.MaxValue)
     {
+        if (ws.StatesInOutput)
+        {
+            return;
+        }
+
         int H = ws.HiddenSize, B = ws.BatchSize, slotRow = ws.StateSlotRow(s + 1);
         int[] order = ws.Order;
         for (int j = j0, end = Math.Min(ws.BatchAt[s], j1); j < end; j++)
@@ -1020,7 +1050,7 @@ internal static class SequenceDriver
 
     // Final state: after each sequence's last step (slot len); a zero-length sequence keeps its initial state (slot 0).
     // Units [u0, u0 + units) of every row: all of them here, a worker's own slice in the parallel driver.
-    internal static void ScatterFinalStates(RecurrentWorkspace ws, ReadOnlySpan<float> slots, Span<float> final, int u0 = 0, int units = -1)
+    internal static void ScatterFinalStates(RecurrentWorkspace ws, in PassBuffers buffers, bool cellStates, Span<float> final, int u0 = 0, int units = -1)
     {
         if (final.IsEmpty)
         {
@@ -1032,8 +1062,8 @@ internal static class SequenceDriver
         for (int j = 0; j < ws.BatchSize; j++)
         {
             int length = ws.SortedLengths[j];
-            int row = length == 0 ? j : ws.StateSlotRow(length) + j;
-            slots.Slice((row * H) + u0, units).CopyTo(final.Slice((ws.Order[j] * H) + u0, units));
+            ReadOnlySpan<float> row = cellStates ? buffers.Cells.Slice((ws.StateSlotRow(length) + j) * H, H) : buffers.StateRows(ws, length, j, 1);
+            row.Slice(u0, units).CopyTo(final.Slice((ws.Order[j] * H) + u0, units));
         }
     }
 

@@ -41,12 +41,13 @@ public sealed class StackWorkspace
     }
 
     /// <summary>
-    /// Whether the first layer's forward passes keep their own copy of the stack's input x (the default); as
-    /// <see cref="RecurrentWorkspace.CopiesInput"/>. Set it to <see langword="false"/> when x stays unchanged until the
-    /// backward pass and you give it to the <c>Backward</c> overload that takes it. The other layers never copy their
-    /// inputs: those are the outputs this workspace keeps.
+    /// Whether the stack's forward passes keep their own copies of its input x and of the states they write to its
+    /// output (the default); as <see cref="RecurrentWorkspace.CopiesInputAndOutput"/>. Set it to <see langword="false"/>
+    /// when x and the output stay unchanged until the backward pass and you give both to the <c>Backward</c> overload
+    /// that takes them. Between layers the stack decides alone: each layer reads its input (an output this workspace
+    /// keeps) in place, and a unidirectional layer keeps its states in its output unless dropout scales it.
     /// </summary>
-    public bool CopiesInput { get; set; } = true;
+    public bool CopiesInputAndOutput { get; set; } = true;
 
     /// <summary>The largest T.</summary>
     public int MaxSequenceLength { get; }
@@ -99,8 +100,8 @@ public sealed class StackWorkspace
 
     internal bool HasForward { get; set; }
 
-    /// <summary>Whether the recorded pass ran with <see cref="CopiesInput"/> off: its backward must be given x.</summary>
-    internal bool BorrowsInput { get; set; }
+    /// <summary>Whether the recorded pass ran with <see cref="CopiesInputAndOutput"/> off: its backward must be given x and the output.</summary>
+    internal bool BorrowsCallerBuffers { get; set; }
 
     /// <summary>Layer <paramref name="layer"/>'s output, [T, B, D*H] (0 &lt;= layer &lt; L - 1): the next layer's input until the backward pass.</summary>
     internal Span<float> LayerOutput(int layer, int length) => _layerOutputs[layer].AsSpan(0, length);

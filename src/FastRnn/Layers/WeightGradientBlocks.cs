@@ -165,12 +165,13 @@ internal static class WeightGradientBlocks
                     }
 
                     // Step by step: packed row r of step s is row r - rowStart[s] of the step's x rows (x read in
-                    // place in reverse, PassBuffers.StepInputRows) or of state slot s (h_{t-1}), packed straight from there.
+                    // place in reverse, PassBuffers.StepInputRows) or of state slot s (h_{t-1}, in the workspace or
+                    // the caller's output: PassBuffers.StateRows), packed straight from there.
                     for (int s = ws.StepOfRow(r0 + p0), s1 = ws.StepOfRow(r0 + p1 - 1); s <= s1; s++)
                     {
                         int firstRow = Math.Max(r0 + p0, rowStart[s]), stepRows = Math.Min(r0 + p1, rowStart[s] + batchAt[s]) - firstRow;
                         int at = firstRow - rowStart[s];
-                        ReadOnlySpan<float> source = hidden ? buffers.States.Slice((ws.StateSlotRow(s) + at) * H, stepRows * H) : buffers.StepInputRows(ws, s, at, stepRows);
+                        ReadOnlySpan<float> source = hidden ? buffers.StateRows(ws, s, at, stepRows) : buffers.StepInputRows(ws, s, at, stepRows);
                         Gemm.PackRowsInto(stepRows, jc, nc, source, hidden ? H : I, packed, firstRow - r0, rows);
                     }
                 }
