@@ -441,7 +441,13 @@ public class ParallelDeterminismTests(PoolFixture pools) : IClassFixture<PoolFix
         bool equal = lengths.Distinct().Count() <= 1;
         bool expectInPlace = equal && (!reverse || SequenceDriver.ProjectsInputsPerStep(B));
 
+        // Equal lengths also put dX straight into its [T, B, I] block (RecurrentWorkspace.StepsAreBlocks), copy or not.
         FastResult copied = RunOn(c, null, useAllWorkers: false, window, out _);
+        if (window == 0)
+        {
+            AssertMatchesReference(copied, c.Reference());
+        }
+
         void CheckMode(RecurrentWorkspace ws)
         {
             Assert.True(ws.BorrowsInput && ws.BorrowsOutput);

@@ -820,10 +820,17 @@ internal static unsafe class ParallelSequenceDriver
         }
 
         // Own columns [i0, i0 + inputColumns) of dx_t for step s, from every worker's gate gradients of that step:
-        // dx_t[B_s, own I columns] = dGates_s[B_s, G*H] * W_ih[:, own I columns], then scattered to [T, B, I].
+        // dx_t[B_s, own I columns] = dGates_s[B_s, G*H] * W_ih[:, own I columns], into its block of [T, B, I] or
+        // scattered there.
         private void ProjectStepGradient(RecurrentWorkspace ws, int s, Span<float> dGates, ReadOnlySpan<float> packedIh, Span<float> dxStep, Span<float> dX, int i0, int inputColumns)
         {
             int I = ws.InputSize, GH = TCell.GateCount * ws.HiddenSize, B = ws.BatchSize, rows = ws.BatchAt[s];
+            if (ws.StepsAreBlocks)
+            {
+                Gemm.MultiplyPackedBlocks(rows, inputColumns, GH, SequenceDriver.StepGateGradients(ws, dGates, s, GH), GH, packedIh, dX[((ws.StepRow(s) * I) + i0)..], I);
+                return;
+            }
+
             Gemm.MultiplyPackedBlocks(rows, inputColumns, GH, SequenceDriver.StepGateGradients(ws, dGates, s, GH), GH, packedIh, dxStep[i0..], I);
             int[] order = ws.Order;
             for (int j = 0; j < rows; j++)

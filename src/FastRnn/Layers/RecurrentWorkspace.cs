@@ -275,16 +275,21 @@ public sealed class RecurrentWorkspace
     internal bool BorrowsOutput { get; private set; }
 
     /// <summary>
-    /// Whether the recorded pass reads x in the caller's [T, B, I] instead of a packed copy: it borrows x, every
-    /// sequence has the same length (so the sorted order is the caller's and step s's rows are one block of x,
-    /// <see cref="StepRow"/>), the output does not overlap x, and a reverse pass projects x step by step (the product
+    /// Whether every sequence of the recorded pass has the same length: the sorted order is then the caller's (the sort
+    /// is stable), and each step's rows are one block of the caller's [T, B, *] tensors (<see cref="StepRow"/>).
+    /// </summary>
+    internal bool StepsAreBlocks { get; private set; }
+
+    /// <summary>
+    /// Whether the recorded pass reads x in the caller's [T, B, I] instead of a packed copy: it borrows x, its steps
+    /// are blocks (<see cref="StepsAreBlocks"/>), the output does not overlap x, and a reverse pass projects x step by step (the product
     /// over all rows at once needs them in processing order).
     /// </summary>
     internal bool ReadsInputInPlace { get; private set; }
 
     /// <summary>
     /// Whether the recorded pass keeps the states h_t (state slots 1..steps) in the caller's output [T, B, H] instead of
-    /// the workspace: it borrows the output, every sequence has the same length, and the output does not overlap x.
+    /// the workspace: it borrows the output, its steps are blocks, and the output does not overlap x.
     /// Slot 0 (h0) stays in the workspace. See PassBuffers.StateRows.
     /// </summary>
     internal bool StatesInOutput { get; private set; }
@@ -293,7 +298,7 @@ public sealed class RecurrentWorkspace
     internal bool Reverse { get; private set; }
 
     /// <summary>
-    /// With equal lengths, the row of [T * B] (x's rows, the output's rows) holding sorted position 0 of processing
+    /// When <see cref="StepsAreBlocks"/>, the row of [T * B] (x's rows, the output's rows) holding sorted position 0 of processing
     /// step <paramref name="s"/>: step s's rows are the B rows from there.
     /// </summary>
     internal int StepRow(int s) => (Reverse ? Steps - 1 - s : s) * BatchSize;
@@ -366,10 +371,9 @@ public sealed class RecurrentWorkspace
         BorrowsInput = borrowsInput;
         BorrowsOutput = borrowsOutput;
 
-        // Equal lengths keep the caller's batch order (the sort is stable), so each step's rows are one block.
-        bool blocks = batchSize == 0 || SortedLengths[0] == SortedLengths[batchSize - 1];
-        ReadsInputInPlace = borrowsInput && blocks && !outputOverlapsInput && (!reverse || SequenceDriver.ProjectsInputsPerStep(batchSize));
-        StatesInOutput = borrowsOutput && blocks && !outputOverlapsInput;
+        StepsAreBlocks = batchSize == 0 || SortedLengths[0] == SortedLengths[batchSize - 1];
+        ReadsInputInPlace = borrowsInput && StepsAreBlocks && !outputOverlapsInput && (!reverse || SequenceDriver.ProjectsInputsPerStep(batchSize));
+        StatesInOutput = borrowsOutput && StepsAreBlocks && !outputOverlapsInput;
     }
 
     internal void Invalidate()

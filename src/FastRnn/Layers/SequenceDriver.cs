@@ -895,12 +895,19 @@ internal static class SequenceDriver
                 WrapGateGradients<TCell>(ws, buffers, s, 0, H, j0, j1);
                 if (dxPerStep)
                 {
-                    // dx_t[B_s, I] = dGates_s[B_s, G*H] * W_ih, scattered to [T, B, I].
-                    Gemm.MultiplyPackedBlocks(rows, I, GH, step.DGates, GH, packedWih, dxStep.Slice(j0 * I, rows * I), I);
-                    for (int j = j0; j < j0 + rows; j++)
+                    // dx_t[B_s, I] = dGates_s[B_s, G*H] * W_ih, into its block of [T, B, I] or scattered there.
+                    if (ws.StepsAreBlocks)
                     {
-                        int t = TimeIndex(ws, reverse, s, j);
-                        dxStep.Slice(j * I, I).CopyTo(g.DX.Slice(((t * B) + order[j]) * I, I));
+                        Gemm.MultiplyPackedBlocks(rows, I, GH, step.DGates, GH, packedWih, g.DX.Slice((ws.StepRow(s) + j0) * I, rows * I), I);
+                    }
+                    else
+                    {
+                        Gemm.MultiplyPackedBlocks(rows, I, GH, step.DGates, GH, packedWih, dxStep.Slice(j0 * I, rows * I), I);
+                        for (int j = j0; j < j0 + rows; j++)
+                        {
+                            int t = TimeIndex(ws, reverse, s, j);
+                            dxStep.Slice(j * I, I).CopyTo(g.DX.Slice(((t * B) + order[j]) * I, I));
+                        }
                     }
                 }
 
