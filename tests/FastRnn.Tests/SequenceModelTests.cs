@@ -16,13 +16,20 @@ public class SequenceModelTests
         var options = new SequenceModelOptions(V, random.Next(1, 6), (CellKind)random.Next(3), random.Next(1, 6), C,
             random.Next(1, 3), random.Next(2) == 0, output, Seed: seed);
         int[] tokens = Enumerable.Range(0, T * B).Select(_ => random.Next(V)).ToArray();
-        int[] lengths = Enumerable.Range(0, B).Select(_ => random.Next(T + 1)).ToArray();
+        // Full-length batches too: the model's stack then reads x and keeps its last layer's states in place.
+        bool full = random.Next(2) == 0;
+        int[] lengths = Enumerable.Range(0, B).Select(_ => full ? T : random.Next(T + 1)).ToArray();
         int rows = output == SequenceOutput.LastStep ? B : T * B;
         int[] targets = Enumerable.Range(0, rows).Select(_ => random.Next(C)).ToArray();
 
         var model = new SequenceModel(options);
         SequenceModelWorkspace workspace = model.CreateWorkspace(T, B);
         float loss = model.Forward(tokens, T, B, targets, workspace, lengths);
+        RecurrentWorkspace first = workspace.Stack.LayerWorkspace(0), last = workspace.Stack.LayerWorkspace(options.LayerCount - 1);
+        bool equal = lengths.Distinct().Count() == 1;
+        Assert.True(first.BorrowsInput);
+        Assert.Equal(equal, first.ReadsInputInPlace);
+        Assert.Equal(equal && !options.Bidirectional, last.StatesInOutput);
         model.Backward(workspace);
         float[] gradients = model.Store.Gradients.ToArray();
         float[] logits = workspace.Logits.ToArray();

@@ -187,7 +187,8 @@ public sealed class SequenceModel
         ReadOnlySpan<int> lengths = workspace.HasLengths ? workspace.Lengths.AsSpan(0, B) : default;
         Span<float> output = workspace.Output.AsSpan(0, T * B * DH);
         Span<float> dOutput = workspace.OutputGradient.AsSpan(0, T * B * DH);
-        Span<float> dx = workspace.X.AsSpan(0, T * B * E); // x is no longer needed: the stack saved its own copy
+        ReadOnlySpan<float> x = workspace.X.AsSpan(0, T * B * E);
+        Span<float> dx = workspace.InputGradient.AsSpan(0, T * B * E);
         if (lastStep)
         {
             Span<float> dFeatures = workspace.FeaturesGradient.AsSpan(0, B * DH);
@@ -199,7 +200,7 @@ public sealed class SequenceModel
             Head.Backward(output, workspace.LogitsGradient.AsSpan(0, rows * Options.ClassCount), rows, dOutput);
         }
 
-        Stack.Backward(dOutput, workspace.Stack, dx);
+        Stack.Backward(x, output, dOutput, workspace.Stack, dx);
         Embedding.Backward(workspace.Tokens.AsSpan(0, T * B), dx, workspace.TokenMask.AsSpan(0, T * B));
         workspace.HasForward = false;
     }

@@ -17,11 +17,15 @@ public sealed class SequenceModelWorkspace
         int E = owner.Options.EmbeddingSize, DH = owner.Stack.OutputSize, C = owner.Options.ClassCount;
         int rows = owner.Options.Output == SequenceOutput.LastStep ? maxBatchSize : tokens;
         Stack = owner.Stack.CreateWorkspace(maxSequenceLength, maxBatchSize, pool);
+
+        // The model keeps x and the stack's output until its backward pass: the stack need not copy either.
+        Stack.CopiesInputAndOutput = false;
         Tokens = new int[tokens];
         Lengths = new int[maxBatchSize];
         TokenMask = new bool[tokens];
         RowMask = new bool[rows];
         X = new float[checked(tokens * E)];
+        InputGradient = new float[checked(tokens * E)];
         Output = new float[checked(tokens * DH)];
         OutputGradient = new float[checked(tokens * DH)];
         Features = new float[maxBatchSize * DH];
@@ -49,7 +53,7 @@ public sealed class SequenceModelWorkspace
     /// <summary>Bytes held, the stack's workspace included.</summary>
     public long SizeInBytes =>
         Stack.SizeInBytes + (sizeof(int) * ((long)Tokens.Length + Lengths.Length)) + TokenMask.Length + RowMask.Length
-        + (sizeof(float) * ((long)X.Length + Output.Length + OutputGradient.Length + Features.Length + FeaturesGradient.Length + LogitsBuffer.Length + LogitsGradient.Length));
+        + (sizeof(float) * ((long)X.Length + InputGradient.Length + Output.Length + OutputGradient.Length + Features.Length + FeaturesGradient.Length + LogitsBuffer.Length + LogitsGradient.Length));
 
     internal SequenceModel Owner { get; }
 
@@ -70,6 +74,9 @@ public sealed class SequenceModelWorkspace
     internal bool[] RowMask { get; }
 
     internal float[] X { get; }
+
+    /// <summary>dL/dx: [T, B, E], apart from x, which the stack's backward reads again.</summary>
+    internal float[] InputGradient { get; }
 
     internal float[] Output { get; }
 
