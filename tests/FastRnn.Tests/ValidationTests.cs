@@ -126,9 +126,14 @@ public class ValidationTests
             "initialHiddenGradient" => () => _layer.Backward(dOutput, _workspace, dX, initialHiddenGradient: bad),
             _ => () => _layer.Backward(dOutput, _workspace, dX, dh0, finalHiddenGradient: bad),
         };
+        AssertBackwardThrows(name, message, call, dX, dh0);
+    }
+
+    private void AssertBackwardThrows(string paramName, string messagePart, Action call, float[] dX, float[] dh0)
+    {
         var error = Assert.Throws<ArgumentException>(call);
-        Assert.Equal(name, error.ParamName);
-        Assert.Contains(message, error.Message, StringComparison.Ordinal);
+        Assert.Equal(paramName, error.ParamName);
+        Assert.Contains(messagePart, error.Message, StringComparison.Ordinal);
         Assert.All(_layer.Store.Gradients.ToArray(), value => Assert.Equal(0f, value));
         Assert.All(dX, value => Assert.Equal(9f, value));
         Assert.All(dh0, value => Assert.Equal(9f, value));
@@ -162,12 +167,7 @@ public class ValidationTests
             "dX over x" => () => _layer.Backward(shared.AsSpan(0, T * B * I), output.AsSpan(0, T * B * H), dOutput, _workspace, shared.AsSpan(3, T * B * I), dh0),
             _ => () => _layer.Backward(shared.AsSpan(0, T * B * I), output.AsSpan(0, T * B * H), dOutput, _workspace, output.AsSpan(0, T * B * I), dh0),
         };
-        var error = Assert.Throws<ArgumentException>(call);
-        Assert.Equal(name, error.ParamName);
-        Assert.Contains(message, error.Message, StringComparison.Ordinal);
-        Assert.All(_layer.Store.Gradients.ToArray(), value => Assert.Equal(0f, value));
-        Assert.All(dX, value => Assert.Equal(9f, value));
-        Assert.All(dh0, value => Assert.Equal(9f, value));
+        AssertBackwardThrows(name, message, call, dX, dh0);
         Assert.All(shared, value => Assert.Equal(0.5f, value));
         Assert.Equal(kept, output);
 

@@ -54,16 +54,7 @@ public sealed class LstmLayer : RecurrentLayer
         ReadOnlySpan<float> outputGradient, RecurrentWorkspace workspace, Span<float> inputGradient,
         Span<float> initialHiddenGradient, Span<float> initialCellGradient,
         ReadOnlySpan<float> finalHiddenGradient = default, ReadOnlySpan<float> finalCellGradient = default, int truncationWindow = 0)
-        => BackwardCore(workspace, new SequenceGradients
-        {
-            DOutput = outputGradient,
-            DX = inputGradient,
-            Dh0 = initialHiddenGradient,
-            Dc0 = initialCellGradient,
-            DhN = finalHiddenGradient,
-            DcN = finalCellGradient,
-            TruncationWindow = truncationWindow,
-        });
+        => Backward(default, default, outputGradient, workspace, inputGradient, initialHiddenGradient, initialCellGradient, finalHiddenGradient, finalCellGradient, truncationWindow);
 
     /// <summary>
     /// Backpropagates through a pass that ran with <see cref="RecurrentWorkspace.CopiesInputAndOutput"/> off, reading x

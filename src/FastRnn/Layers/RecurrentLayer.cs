@@ -117,14 +117,7 @@ public abstract class RecurrentLayer
     public void Backward(
         ReadOnlySpan<float> outputGradient, RecurrentWorkspace workspace, Span<float> inputGradient = default,
         Span<float> initialHiddenGradient = default, ReadOnlySpan<float> finalHiddenGradient = default, int truncationWindow = 0)
-        => BackwardCore(workspace, new SequenceGradients
-        {
-            DOutput = outputGradient,
-            DX = inputGradient,
-            Dh0 = initialHiddenGradient,
-            DhN = finalHiddenGradient,
-            TruncationWindow = truncationWindow,
-        });
+        => Backward(default, default, outputGradient, workspace, inputGradient, initialHiddenGradient, finalHiddenGradient, truncationWindow);
 
     /// <summary>
     /// Backpropagates through a pass that ran with <see cref="RecurrentWorkspace.CopiesInputAndOutput"/> off, reading x
