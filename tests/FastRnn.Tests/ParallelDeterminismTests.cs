@@ -463,6 +463,23 @@ public class ParallelDeterminismTests(PoolFixture pools) : IClassFixture<PoolFix
         }
     }
 
+    /// <summary>
+    /// The same past one 256-row weight-gradient block and the gate-gradient ring (N = 800 and 1040), where a block's
+    /// rows start inside a step: reading x and the states in place must give the bits of copying them.
+    /// </summary>
+    [Theory]
+    [InlineData(0, 40, 20, 24, 40, false, 0)]
+    [InlineData(1, 52, 20, 17, 48, true, 0)]
+    [InlineData(2, 40, 26, 9, 32, false, 5)]
+    public void Reading_in_place_past_a_weight_gradient_block_gives_the_bits_of_copying(int cell, int T, int B, int I, int H, bool reverse, int truncationWindow)
+    {
+        RnnTestCase c = CaseFor(cell, new RnnShape(T, B, I, H), Enumerable.Repeat(T, B).ToArray(), reverse, seed: T + B);
+        FastResult copied = RunOn(c, null, useAllWorkers: false, truncationWindow, out _);
+        AssertBitwiseEqual(RunOn(c, null, useAllWorkers: false, truncationWindow, out _, borrowInput: true, staleWorkspace: true, inspect: ws => Assert.True(ws.ReadsInputInPlace && ws.StatesInOutput)), copied);
+        AssertBitwiseEqual(RunOn(c, pools.Get(2), useAllWorkers: true, truncationWindow, out _, borrowInput: true, staleWorkspace: true), copied);
+        AssertBitwiseEqual(RunOn(c, pools.Get(3), useAllWorkers: false, truncationWindow, out _, splitBySequences: true, borrowInput: true, staleWorkspace: true, groupBlocks: 1), copied);
+    }
+
     /// <summary>Cell 0 LSTM, 1 GRU, else tanh Elman, with initial states and every gradient input, seeded by <paramref name="seed"/>.</summary>
     private static RnnTestCase CaseFor(int cell, RnnShape shape, int[] lengths, bool reverse, int seed) => cell switch
     {

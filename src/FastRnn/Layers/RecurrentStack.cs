@@ -221,6 +221,10 @@ public sealed class RecurrentStack
 
         workspace.HasForward = false;
         workspace.BorrowsCallerBuffers = !workspace.CopiesInputAndOutput;
+
+        // The first layer reads x in place only if nothing the stack writes to the caller's buffers lies over it: the
+        // last layer's output (or the bidirectional interleave) and every layer's final states come after its pass.
+        bool firstReadsInput = workspace.BorrowsCallerBuffers && !output.Overlaps(input) && !finalHidden.Overlaps(input) && !finalCell.Overlaps(input);
         bool dropout = training && Dropout > 0f && LayerCount > 1;
         int rows = T * B, stateSize = B * H;
         ReadOnlySpan<float> layerInput = input;
@@ -244,7 +248,7 @@ public sealed class RecurrentStack
                 // a unidirectional layer keeps its states in its output unless dropout is about to scale it (a
                 // bidirectional one writes to a direction buffer the next layer reuses).
                 bool keepsStatesInOutput = D == 1 && (last ? workspace.BorrowsCallerBuffers : !dropout);
-                _layers[k].ForwardCore(layerInput, T, B, directionOutput, workspace.Layers[k], lengths, states, l > 0 || workspace.BorrowsCallerBuffers, keepsStatesInOutput);
+                _layers[k].ForwardCore(layerInput, T, B, directionOutput, workspace.Layers[k], lengths, states, l > 0 || firstReadsInput, keepsStatesInOutput);
             }
 
             if (D == 2)

@@ -190,8 +190,9 @@ public sealed class RecurrentWorkspace
     /// unchanged until the backward pass and give both to the <c>Backward</c> overload that takes them (as oneDNN's
     /// backward takes src_layer and dst_layer, and cuDNN's x and y): the passes then read x where you keep it and keep
     /// the states in your output, which saves two passes through memory ([T, B, I] and [T, B, H] floats; about 5% each
-    /// of a (512, 64, 256, 512) Elman forward). Sequences of different lengths still copy both, an output over x
-    /// copies both, and a reverse pass below B = 16 copies x; their <c>Backward</c> still asks for x and the output.
+    /// of a (512, 64, 256, 512) Elman forward). Sequences of different lengths still copy both, so does an output over
+    /// x or a final state (h_n, c_n) over either, and a reverse pass below B = 16 copies x; their <c>Backward</c> still
+    /// asks for x and the output.
     /// </summary>
     /// <remarks>Read once per <c>Forward</c>: changing it between a forward pass and its backward changes nothing.</remarks>
     public bool CopiesInputAndOutput { get; set; } = true;
@@ -359,9 +360,10 @@ public sealed class RecurrentWorkspace
     /// <summary>
     /// Records the pass about to run (after <see cref="SequenceDriver.Prepare"/>): whether it borrows x and the output
     /// (<see cref="CopiesInputAndOutput"/> off, or a stack's layer whose buffers the stack keeps), and from that and the
-    /// layout whether it reads x and keeps the states in place.
+    /// layout whether it reads x and keeps the states in place: not when the caller's buffers overlap
+    /// (<paramref name="buffersOverlap"/>: the output over x, or a final state over either).
     /// </summary>
-    internal void BeginForward(RecurrentLayer owner, int sequenceLength, int batchSize, int steps, bool reverse, bool borrowsInput, bool borrowsOutput, bool outputOverlapsInput)
+    internal void BeginForward(RecurrentLayer owner, int sequenceLength, int batchSize, int steps, bool reverse, bool borrowsInput, bool borrowsOutput, bool buffersOverlap)
     {
         Owner = owner;
         SequenceLength = sequenceLength;
@@ -372,8 +374,8 @@ public sealed class RecurrentWorkspace
         BorrowsOutput = borrowsOutput;
 
         StepsAreBlocks = batchSize == 0 || SortedLengths[0] == SortedLengths[batchSize - 1];
-        ReadsInputInPlace = borrowsInput && StepsAreBlocks && !outputOverlapsInput && (!reverse || SequenceDriver.ProjectsInputsPerStep(batchSize));
-        StatesInOutput = borrowsOutput && StepsAreBlocks && !outputOverlapsInput;
+        ReadsInputInPlace = borrowsInput && StepsAreBlocks && !buffersOverlap && (!reverse || SequenceDriver.ProjectsInputsPerStep(batchSize));
+        StatesInOutput = borrowsOutput && StepsAreBlocks && !buffersOverlap;
     }
 
     internal void Invalidate()

@@ -45,7 +45,9 @@ public sealed class StackWorkspace
     /// output (the default); as <see cref="RecurrentWorkspace.CopiesInputAndOutput"/>. Set it to <see langword="false"/>
     /// when x and the output stay unchanged until the backward pass and you give both to the <c>Backward</c> overload
     /// that takes them. Between layers the stack decides alone: each layer reads its input (an output this workspace
-    /// keeps) in place, and a unidirectional layer keeps its states in its output unless dropout scales it.
+    /// keeps) in place, and a unidirectional layer keeps its states in its output unless dropout scales it; the layers'
+    /// own <see cref="RecurrentWorkspace.CopiesInputAndOutput"/> is not read. An output or a final state over x still
+    /// copies x.
     /// </summary>
     public bool CopiesInputAndOutput { get; set; } = true;
 
