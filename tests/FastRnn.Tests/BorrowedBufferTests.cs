@@ -24,7 +24,7 @@ public class BorrowedBufferTests
     public void A_stack_output_over_its_input_gives_the_bits_of_copying(CellKind cell, int L, bool bidirectional, int B)
     {
         const int T = 4, H = 8;
-        (float[] Output, float[] DX, float[] Gradients) Run(bool borrow)
+        float[][] Run(bool borrow)
         {
             int I = (bidirectional ? 2 : 1) * H;
             var store = new ParameterStore();
@@ -43,14 +43,10 @@ public class BorrowedBufferTests
                 stack.Backward(dOutput, workspace, dX);
             }
 
-            return (buffer, dX, store.Gradients.ToArray());
+            return [buffer, dX, store.Gradients.ToArray()];
         }
 
-        var copied = Run(borrow: false);
-        var borrowed = Run(borrow: true);
-        RnnHarness.AssertBitwiseEqual(borrowed.Output, copied.Output, "output");
-        RnnHarness.AssertBitwiseEqual(borrowed.DX, copied.DX, "dX");
-        RnnHarness.AssertBitwiseEqual(borrowed.Gradients, copied.Gradients, "parameter gradients");
+        AssertEachBitwiseEqual(Run(borrow: true), Run(borrow: false), "output", "dX", "parameter gradients");
     }
 
     /// <summary>
@@ -65,7 +61,7 @@ public class BorrowedBufferTests
     public void A_final_state_over_x_or_the_output_gives_the_bits_of_copying(CellKind cell, string where)
     {
         const int T = 5, B = 16, H = 12, I = H;
-        (float[] Buffer, float[] DX, float[] Gradients) Run(bool borrow)
+        float[][] Run(bool borrow)
         {
             var store = new ParameterStore();
             RecurrentLayer layer = cell switch
@@ -97,14 +93,10 @@ public class BorrowedBufferTests
                 layer.Backward(borrow ? x : default, borrow ? output : default, dOutput, workspace, dX);
             }
 
-            return (buffer, dX, store.Gradients.ToArray());
+            return [buffer, dX, store.Gradients.ToArray()];
         }
 
-        var copied = Run(borrow: false);
-        var borrowed = Run(borrow: true);
-        RnnHarness.AssertBitwiseEqual(borrowed.Buffer, copied.Buffer, "x, output and the final state");
-        RnnHarness.AssertBitwiseEqual(borrowed.DX, copied.DX, "dX");
-        RnnHarness.AssertBitwiseEqual(borrowed.Gradients, copied.Gradients, "parameter gradients");
+        AssertEachBitwiseEqual(Run(borrow: true), Run(borrow: false), "x, output and the final state", "dX", "parameter gradients");
     }
 
     /// <summary>
@@ -122,7 +114,7 @@ public class BorrowedBufferTests
         const int T = 9, I = 24, H = 40;
         int D = bidirectional ? 2 : 1;
         using WorkerPool? pool = threads > 0 ? new WorkerPool(threads) : null;
-        (float[] Output, float[] HN, float[] DX, float[] Dh0, float[] Gradients) Run(bool borrow)
+        float[][] Run(bool borrow)
         {
             var store = new ParameterStore();
             var stack = new RecurrentStack(store, cell, I, H, L, bidirectional, Nonlinearity.Tanh, dropout, 11);
@@ -140,15 +132,17 @@ public class BorrowedBufferTests
             stack.Forward(x, T, B, output, workspace, lengths, h0, default, hN, default, training: dropout > 0);
             Assert.Equal(borrow, workspace.LayerWorkspace(0, D - 1).ReadsInputInPlace);
             stack.Backward(borrow ? x : default, borrow ? output : default, dOutput, workspace, dX, dh0, default, dhN);
-            return (output, hN, dX, dh0, store.Gradients.ToArray());
+            return [output, hN, dX, dh0, store.Gradients.ToArray()];
         }
 
-        var copied = Run(borrow: false);
-        var borrowed = Run(borrow: true);
-        RnnHarness.AssertBitwiseEqual(borrowed.Output, copied.Output, "output");
-        RnnHarness.AssertBitwiseEqual(borrowed.HN, copied.HN, "h_n");
-        RnnHarness.AssertBitwiseEqual(borrowed.DX, copied.DX, "dX");
-        RnnHarness.AssertBitwiseEqual(borrowed.Dh0, copied.Dh0, "dh0");
-        RnnHarness.AssertBitwiseEqual(borrowed.Gradients, copied.Gradients, "parameter gradients");
+        AssertEachBitwiseEqual(Run(borrow: true), Run(borrow: false), "output", "h_n", "dX", "dh0", "parameter gradients");
+    }
+
+    private static void AssertEachBitwiseEqual(float[][] borrowed, float[][] copied, params string[] names)
+    {
+        for (int i = 0; i < names.Length; i++)
+        {
+            RnnHarness.AssertBitwiseEqual(borrowed[i], copied[i], names[i]);
+        }
     }
 }
