@@ -127,7 +127,7 @@ internal readonly ref struct PassBuffers
     /// <summary>
     /// Step <paramref name="s"/>'s x rows of sorted positions [<paramref name="j0"/>, <paramref name="j0"/> +
     /// <paramref name="rows"/>), [rows, I] contiguous: a block of the caller's x when the pass reads it in place
-    /// (RecurrentWorkspace.StepInputRow), else of the packed copy.
+    /// (RecurrentWorkspace.StepRow), else of the packed copy.
     /// </summary>
     public ReadOnlySpan<float> StepInputRows(RecurrentWorkspace ws, int s, int j0, int rows)
     {
