@@ -339,16 +339,11 @@ internal static unsafe class ParallelSequenceDriver
             Span<float> projection = separate ? ws.Segment(ws.ProjectionOffset, B * GH) : default;
             Span<float> bias = ws.Segment(ws.BiasOffset, GH);
 
-            // Phase 1 (steps [s0, s1) of the gather, unless x is read in place; own units of everything else).
-            // xPacked[rowStart[s] + j] = x[t, order[j]]
-            (int s0, int s1) = ws.ReadsInputInPlace ? (0, 0) : Partition.Even(worker, Workers, steps);
+            // Phase 1 (steps [s0, s1) of the gather, which does nothing when x is read in place; own units of everything else).
+            (int s0, int s1) = Partition.Even(worker, Workers, steps);
             for (int s = s0; s < s1; s++)
             {
-                for (int j = 0; j < batchAt[s]; j++)
-                {
-                    int t = TimeIndex(ws, Reverse, s, j);
-                    x.Slice(((t * B) + order[j]) * I, I).CopyTo(xPacked.Slice((rowStart[s] + j) * I, I));
-                }
+                SequenceDriver.GatherStepInputs(ws, Reverse, x, xPacked, s);
             }
 
             // bias = b_ih + b_hh (GRU's n block: b_in alone; b_hn goes with W_hn h), own units of each gate.

@@ -189,7 +189,7 @@ public abstract class RecurrentLayer
         int steps = SequenceDriver.Prepare(workspace, T, B, lengths);
         // The final states are written after the loop: one inside x or the output would overwrite what the backward reads.
         bool overlap = output.Overlaps(input) || states.HN.Overlaps(input) || states.HN.Overlaps(output) || states.CN.Overlaps(input) || states.CN.Overlaps(output);
-        workspace.BeginForward(this, T, B, steps, Reverse, borrowsInput, borrowsOutput, overlap);
+        workspace.BeginForward(this, T, B, steps, borrowsInput, borrowsOutput, overlap);
         var action = new ForwardAction { Workspace = workspace, Reverse = Reverse, Weights = Weights, Input = input, T = T, B = B, Output = output, States = states };
         RunWithCell(ref action);
     }

@@ -295,8 +295,8 @@ public sealed class RecurrentWorkspace
     /// </summary>
     internal bool StatesInOutput { get; private set; }
 
-    /// <summary>Whether the recorded pass ran in reverse time.</summary>
-    internal bool Reverse { get; private set; }
+    /// <summary>Whether the recorded pass ran in reverse time: its layer's direction.</summary>
+    internal bool Reverse => Owner?.Reverse ?? false;
 
     /// <summary>
     /// When <see cref="StepsAreBlocks"/>, the row of [T * B] (x's rows, the output's rows) holding sorted position 0 of processing
@@ -363,18 +363,17 @@ public sealed class RecurrentWorkspace
     /// layout whether it reads x and keeps the states in place: not when the caller's buffers overlap
     /// (<paramref name="buffersOverlap"/>: the output over x, or a final state over either).
     /// </summary>
-    internal void BeginForward(RecurrentLayer owner, int sequenceLength, int batchSize, int steps, bool reverse, bool borrowsInput, bool borrowsOutput, bool buffersOverlap)
+    internal void BeginForward(RecurrentLayer owner, int sequenceLength, int batchSize, int steps, bool borrowsInput, bool borrowsOutput, bool buffersOverlap)
     {
         Owner = owner;
         SequenceLength = sequenceLength;
         BatchSize = batchSize;
         Steps = steps;
-        Reverse = reverse;
         BorrowsInput = borrowsInput;
         BorrowsOutput = borrowsOutput;
 
         StepsAreBlocks = batchSize == 0 || SortedLengths[0] == SortedLengths[batchSize - 1];
-        ReadsInputInPlace = borrowsInput && StepsAreBlocks && !buffersOverlap && (!reverse || SequenceDriver.ProjectsInputsPerStep(batchSize));
+        ReadsInputInPlace = borrowsInput && StepsAreBlocks && !buffersOverlap && (!owner.Reverse || SequenceDriver.ProjectsInputsPerStep(batchSize));
         StatesInOutput = borrowsOutput && StepsAreBlocks && !buffersOverlap;
     }
 
