@@ -138,10 +138,11 @@ public class GemmTests
         // (per KC block for Multiply, over all K for MultiplyPacked), added to beta * C with one FMA, whether its
         // tile is 8, 4 or 1 rows, a full 32-wide panel, a half-panel tail or part of a four-panel single-row group,
         // and a single row multiplied by B as stored, or a transposed A packed once for two products, must give the packed
-        // product's bits.
+        // product's bits. The last three shapes pack B past 1 MiB (each half, for the transposed A), so the kernels that
+        // ask for the next panel in L2 run too, as do weights packed in KC blocks (the backward's dh).
         using var _ = new WidthLimit((VectorWidth)floatsPerVector);
         var random = new Random(6);
-        foreach ((int m, int n, int k) in (ReadOnlySpan<(int, int, int)>)[(1, 100, 400), (1, 400, 100), (1, 300, 100), (1, 176, 70), (1, 44, 33), (1, 65, 37), (1, 161, 9), (1, 16, 3), (1, 200, 5), (1, 33, 5), (1, 70, 3), (1, 136, 7), (3, 17, 300), (5, 100, 13), (9, 65, 260), (13, 400, 65), (25, 65, 400), (8, 48, 5), (137, 40, 200)])
+        foreach ((int m, int n, int k) in (ReadOnlySpan<(int, int, int)>)[(1, 100, 400), (1, 400, 100), (1, 300, 100), (1, 176, 70), (1, 44, 33), (1, 65, 37), (1, 161, 9), (1, 16, 3), (1, 200, 5), (1, 33, 5), (1, 70, 3), (1, 136, 7), (3, 17, 300), (5, 100, 13), (9, 65, 260), (13, 400, 65), (25, 65, 400), (8, 48, 5), (137, 40, 200), (9, 520, 520), (21, 1030, 260), (16, 2080, 256)])
         {
             // 0.3 is inexact, so a product of beta and C rounded before the add would show.
             foreach (float beta in (float[])[0f, 0.3f, 1f])
@@ -154,6 +155,13 @@ public class GemmTests
                 float[] panel = new float[Gemm.PackedLength(k, n)];
                 Gemm.PackB(MatrixOp.None, k, n, b, n, panel);
                 Gemm.MultiplyPacked(MatrixOp.None, m, n, k, a, k, panel, beta, packed, n);
+                float[] kBlocks = (float[])c0.Clone();
+                if (beta == 0f)
+                {
+                    float[] blockPanels = new float[Gemm.PackedLength(k, n)];
+                    Gemm.PackBlocks(MatrixOp.None, k, 0, n, b, n, blockPanels);
+                    Gemm.MultiplyPackedBlocks(m, n, k, a, k, blockPanels, kBlocks, n);
+                }
 
                 // One row against B as stored (strided, so no load may stray into the gaps' columns).
                 float[] inPlace = (float[])c0.Clone();
@@ -218,6 +226,11 @@ public class GemmTests
                         expectedPacked = beta == 0f ? whole : float.MultiplyAddEstimate(beta, expectedPacked, whole);
                         AssertSameBits(expectedBlocked, blocked[(i * n) + j], $"Multiply M={m} N={n} K={k} beta={beta} width={VectorDispatch.Current}: C[{i},{j}]");
                         AssertSameBits(expectedPacked, packed[(i * n) + j], $"MultiplyPacked M={m} N={n} K={k} beta={beta} width={VectorDispatch.Current}: C[{i},{j}]");
+                        if (beta == 0f)
+                        {
+                            AssertSameBits(expectedBlocked, kBlocks[(i * n) + j], $"MultiplyPackedBlocks M={m} N={n} K={k} width={VectorDispatch.Current}: C[{i},{j}]");
+                        }
+
                         if (oneKBlock)
                         {
                             AssertSameBits(expectedPacked, prepackedA[(i * n) + j], $"MultiplyPrepackedTransposedA M={m} N={n} K={k} beta={beta} width={VectorDispatch.Current}: C[{i},{j}]");

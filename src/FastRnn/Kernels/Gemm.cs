@@ -45,6 +45,13 @@ public static class Gemm
     /// <summary>Reduction block: a KC x NR panel of B (16 KiB with AVX2, 32 KiB with AVX-512) stays in L1/L2 while the rows of A stream past it.</summary>
     internal const int KC = 256;
 
+    /// <summary>
+    /// Packed B operands of this many bytes or more are taken to arrive from L3: half of a 2 MiB L2, which the rest of
+    /// a time step (the other weight matrix, the states, the gates) shares. Their panels are asked for one panel ahead
+    /// (see <see cref="RunColumnBlock"/>).
+    /// </summary>
+    private const long StreamedPanelsBytes = 1 << 20;
+
     /// <summary>Column block of B packed at a time.</summary>
     internal const int NC = 512;
 
@@ -211,7 +218,7 @@ public static class Gemm
             {
                 int nc = Math.Min(NC, n - jc);
                 PackPanels(opB, ref b0, ldb, pc, kc, jc, nc, ref packed);
-                RunPanels(width, m, nc, kc, ref aBlock, aRow, aCol, ref packed, betaBlock, ref Unsafe.Add(ref c0, jc), ldc, ref packedA);
+                RunPanels(width, m, nc, kc, ref aBlock, aRow, aCol, ref packed, betaBlock, ref Unsafe.Add(ref c0, jc), ldc, ref packedA, streamsPanels: false);
             }
         }
     }
@@ -263,7 +270,7 @@ public static class Gemm
         }
 
         (nint aRow, nint aCol) = opA == MatrixOp.None ? ((nint)lda, (nint)1) : (1, lda);
-        RunPanels(VectorDispatch.Current, m, n, k, ref a, aRow, aCol, ref packedB, beta, ref c, ldc, ref Unsafe.NullRef<float>());
+        RunPanels(VectorDispatch.Current, m, n, k, ref a, aRow, aCol, ref packedB, beta, ref c, ldc, ref Unsafe.NullRef<float>(), StreamsPanels(k, n));
     }
 
     /// <summary>
@@ -306,7 +313,7 @@ public static class Gemm
             return;
         }
 
-        RunPanelsOnRowBlock(width, m, n, k, ref MemoryMarshal.GetReference(packedA), 1, PackedRows, PackedAPanelStride(k), ref MemoryMarshal.GetReference(packedB), beta, ref MemoryMarshal.GetReference(c), ldc);
+        RunPanelsOnRowBlock(width, m, n, k, ref MemoryMarshal.GetReference(packedA), 1, PackedRows, PackedAPanelStride(k), ref MemoryMarshal.GetReference(packedB), beta, ref MemoryMarshal.GetReference(c), ldc, StreamsPanels(k, n));
     }
 
     /// <summary>
@@ -570,7 +577,7 @@ public static class Gemm
         VectorWidth vectorWidth = VectorDispatch.Current;
         for (int pc = 0; pc < k; pc += KC)
         {
-            RunPanels(vectorWidth, m, n, Math.Min(KC, k - pc), ref Unsafe.Add(ref a0, pc), lda, 1, ref Unsafe.Add(ref p0, (nint)pc * width), pc == 0 ? 0f : 1f, ref c0, ldc, ref Unsafe.NullRef<float>());
+            RunPanels(vectorWidth, m, n, Math.Min(KC, k - pc), ref Unsafe.Add(ref a0, pc), lda, 1, ref Unsafe.Add(ref p0, (nint)pc * width), pc == 0 ? 0f : 1f, ref c0, ldc, ref Unsafe.NullRef<float>(), StreamsPanels(k, n));
         }
     }
 
@@ -603,7 +610,7 @@ public static class Gemm
         }
 
         var second = new SecondOperand(ref MemoryMarshal.GetReference(a2), lda2, ref MemoryMarshal.GetReference(packed2), k2);
-        RunPanels(VectorDispatch.Current, m, n, k1, ref MemoryMarshal.GetReference(a1), lda1, 1, ref MemoryMarshal.GetReference(packed1), 0f, ref MemoryMarshal.GetReference(c), ldc, ref Unsafe.NullRef<float>(), second);
+        RunPanels(VectorDispatch.Current, m, n, k1, ref MemoryMarshal.GetReference(a1), lda1, 1, ref MemoryMarshal.GetReference(packed1), 0f, ref MemoryMarshal.GetReference(c), ldc, ref Unsafe.NullRef<float>(), streamsPanels: false, second);
     }
 
     // packed: [ceil(nc / pw)][kc][pw], pw = CurrentPanelWidth; columns past nc are zero so the kernel always runs full
@@ -735,7 +742,7 @@ public static class Gemm
 
     // packedA: room for an MC x KC block of a transposed A packed by PackA, or a null ref to read A in place.
     // second: a product whose chains continue those of this one (MultiplyPackedPair; A read in place), or none.
-    private static void RunPanels(VectorWidth width, int m, int n, int kc, ref float a, nint aRow, nint aCol, ref float packed, float beta, ref float c, int ldc, ref float packedA, scoped in SecondOperand second = default)
+    private static void RunPanels(VectorWidth width, int m, int n, int kc, ref float a, nint aRow, nint aCol, ref float packed, float beta, ref float c, int ldc, ref float packedA, bool streamsPanels, scoped in SecondOperand second = default)
     {
         // Loop 3 (ic): rows of A in blocks of MC, so a block (MC x KC floats, 128 KiB) stays in L2 while every panel
         // of the packed B block passes it.
@@ -747,13 +754,13 @@ public static class Gemm
             if (Unsafe.IsNullRef(ref packedA))
             {
                 var secondBlock = second.K == 0 ? default : new SecondOperand(ref Unsafe.Add(ref second.A, ic * second.ARow), second.ARow, ref second.Packed, second.K);
-                RunPanelsOnRowBlock(width, mc, n, kc, ref aBlock, aRow, aCol, PackedRows * aRow, ref packed, beta, ref cBlock, ldc, secondBlock);
+                RunPanelsOnRowBlock(width, mc, n, kc, ref aBlock, aRow, aCol, PackedRows * aRow, ref packed, beta, ref cBlock, ldc, streamsPanels, secondBlock);
             }
             else
             {
                 // Micro-panel b starts at b * PackedAPanelStride(kc); within it rows are 1 apart and k steps 8.
                 PackA(ref aBlock, aCol, mc, kc, ref packedA);
-                RunPanelsOnRowBlock(width, mc, n, kc, ref packedA, 1, PackedRows, PackedAPanelStride(kc), ref packed, beta, ref cBlock, ldc);
+                RunPanelsOnRowBlock(width, mc, n, kc, ref packedA, 1, PackedRows, PackedAPanelStride(kc), ref packed, beta, ref cBlock, ldc, streamsPanels);
             }
         }
     }
@@ -809,18 +816,18 @@ public static class Gemm
     // Row i of A: block i / 8 at a + (i / 8) * blockStride, then (i % 8) * aRow; k steps aCol. In place, blockStride is
     // 8 * aRow; for A packed by PackA it is PackedAPanelStride(kc) with aRow = 1, aCol = 8 (never with the scalar path,
     // which reads A in place).
-    private static void RunPanelsOnRowBlock(VectorWidth width, int m, int n, int kc, ref float a, nint aRow, nint aCol, nint blockStride, ref float packed, float beta, ref float c, int ldc, scoped in SecondOperand second = default)
+    private static void RunPanelsOnRowBlock(VectorWidth width, int m, int n, int kc, ref float a, nint aRow, nint aCol, nint blockStride, ref float packed, float beta, ref float c, int ldc, bool streamsPanels, scoped in SecondOperand second = default)
     {
         switch (width)
         {
             case VectorWidth.W512:
-                RunPanels<Ops512, Vector512<float>>(m, n, kc, ref a, aRow, aCol, blockStride, ref packed, beta, ref c, ldc, second);
+                RunPanels<Ops512, Vector512<float>>(m, n, kc, ref a, aRow, aCol, blockStride, ref packed, beta, ref c, ldc, streamsPanels, second);
                 break;
             case VectorWidth.W256:
-                RunPanels<Ops256, Vector256<float>>(m, n, kc, ref a, aRow, aCol, blockStride, ref packed, beta, ref c, ldc, second);
+                RunPanels<Ops256, Vector256<float>>(m, n, kc, ref a, aRow, aCol, blockStride, ref packed, beta, ref c, ldc, streamsPanels, second);
                 break;
             case VectorWidth.W128:
-                RunPanels<Ops128, Vector128<float>>(m, n, kc, ref a, aRow, aCol, blockStride, ref packed, beta, ref c, ldc, second);
+                RunPanels<Ops128, Vector128<float>>(m, n, kc, ref a, aRow, aCol, blockStride, ref packed, beta, ref c, ldc, streamsPanels, second);
                 break;
             default:
                 System.Diagnostics.Debug.Assert(blockStride == PackedRows * aRow, "the scalar path reads A in place");
@@ -832,7 +839,7 @@ public static class Gemm
     // Loops 3..1 over one packed block: one NR-wide panel (two vectors) at a time. The kernels are not inlined here:
     // with several of them in one method body the JIT's register allocator spills accumulators inside the k loops
     // (measured: 111 -> 40 GFLOP/s); one call per MR x NR x kc tile costs nothing by comparison.
-    private static void RunPanels<TOps, TVector>(int m, int n, int kc, ref float a, nint aRow, nint aCol, nint blockStride, ref float packed, float beta, ref float c, int ldc, scoped in SecondOperand second)
+    private static void RunPanels<TOps, TVector>(int m, int n, int kc, ref float a, nint aRow, nint aCol, nint blockStride, ref float packed, float beta, ref float c, int ldc, bool streamsPanels, scoped in SecondOperand second)
         where TOps : struct, IVectorOps<TVector>
         where TVector : struct
     {
@@ -861,7 +868,13 @@ public static class Gemm
             return;
         }
 
-        if (second.K == 0)
+        // Below 8 rows a panel's one register block streams it at the load rate, and a hint for the next panel only
+        // competes with it (see RunColumnBlock).
+        if (second.K == 0 && streamsPanels && m >= PackedRows)
+        {
+            RunColumnBlocks<TOps, TVector, OneStreamedProduct>(m, n, kc, ref a, aRow, aCol, blockStride, ref packed, beta, ref c, ldc, 0, ref Unsafe.NullRef<float>(), 0, ref Unsafe.NullRef<float>());
+        }
+        else if (second.K == 0)
         {
             RunColumnBlocks<TOps, TVector, OneProduct>(m, n, kc, ref a, aRow, aCol, blockStride, ref packed, beta, ref c, ldc, 0, ref Unsafe.NullRef<float>(), 0, ref Unsafe.NullRef<float>());
         }
@@ -885,19 +898,24 @@ public static class Gemm
             ref float panel = ref Unsafe.Add(ref packed, (j0 / pw) * panelStride);
             ref float cBlock = ref Unsafe.Add(ref c, j0);
             ref float secondPanel = ref TProducts.Two ? ref Unsafe.Add(ref secondPacked, (j0 / pw) * (nint)secondK * pw) : ref secondPacked;
+            bool hasNext = TProducts.FetchesNextPanel && j0 + pw < n;
+            ref float nextPanel = ref hasNext ? ref Unsafe.Add(ref panel, panelStride) : ref panel;
 
             // A tail of at most one vector (N = 65: 1 column, N = 100: 4) skips the second vector's zero padding:
             // half the loads and FMAs of that block; the columns it keeps get the same chains.
             if (cols <= TOps.Count)
             {
-                RunColumnBlock<TOps, TVector, FirstHalf, TProducts>(m, kc, ref a, aRow, aCol, blockStride, ref panel, beta, ref cBlock, ldc, cols, secondK, ref secondA, secondARow, ref secondPanel);
+                RunColumnBlock<TOps, TVector, FirstHalf, TProducts>(m, kc, ref a, aRow, aCol, blockStride, ref panel, beta, ref cBlock, ldc, cols, secondK, ref secondA, secondARow, ref secondPanel, ref nextPanel, hasNext);
             }
             else
             {
-                RunColumnBlock<TOps, TVector, BothHalves, TProducts>(m, kc, ref a, aRow, aCol, blockStride, ref panel, beta, ref cBlock, ldc, cols, secondK, ref secondA, secondARow, ref secondPanel);
+                RunColumnBlock<TOps, TVector, BothHalves, TProducts>(m, kc, ref a, aRow, aCol, blockStride, ref panel, beta, ref cBlock, ldc, cols, secondK, ref secondA, secondARow, ref secondPanel, ref nextPanel, hasNext);
             }
         }
     }
+
+    // Whether the packed panels of a product with k x n packed B are fetched ahead (see RunColumnBlock).
+    private static bool StreamsPanels(int k, int n) => (long)k * n * sizeof(float) >= StreamedPanelsBytes;
 
     /// <summary>
     /// Rows of the register block that starts with <paramref name="left"/> rows to go: <paramref name="mr"/> while at
@@ -921,16 +939,43 @@ public static class Gemm
     // micro-panel i / 8 (blockStride apart) at (i % 8) * aRow: a packed A's 8-row micro-panels, or A in place with
     // blockStride = 8 * aRow. A block may straddle two micro-panels (the kernel locates each of its rows once).
     // With TwoProducts, the chains go on over secondK more k: A2 in place (rows secondARow apart), secondPanel of B2.
-    private static void RunColumnBlock<TOps, TVector, THalves, TProducts>(int m, int kc, ref float a, nint aRow, nint aCol, nint blockStride, ref float panel, float beta, ref float cBlock, int ldc, int cols, int secondK, ref float secondA, nint secondARow, ref float secondPanel)
+    private static unsafe void RunColumnBlock<TOps, TVector, THalves, TProducts>(int m, int kc, ref float a, nint aRow, nint aCol, nint blockStride, ref float panel, float beta, ref float cBlock, int ldc, int cols, int secondK, ref float secondA, nint secondARow, ref float secondPanel, ref float nextPanel, bool hasNext)
         where TOps : struct, IVectorOps<TVector>
         where TVector : struct
         where THalves : struct, IPanelHalves
         where TProducts : struct, IProductCount
     {
         int mr = MaxRegisterRows<TOps, TVector>();
+
+        // A panel of weights past L2 arrives from L3 as the first row block reads it, 16 bytes per cycle at 8 rows, and
+        // that block waited (packed W [512, 384] in L2 times 64 rows: 165-168 GFLOP/s; [512, 1536], past it: 152-154).
+        // Each row block now asks for its share of the next panel in L2, one line per k, while it computes on a panel
+        // already near, so the fetch overlaps all of this panel's FMAs instead of stalling the first block's. Packed W
+        // [512, 1536] times 64 rows (the GRU forward step, H = 512): 152-154 -> 159 GFLOP/s; dh [64, 512] of a [1536,
+        // 512] W: 147-150 -> 157-160; 16 rows: 123-125 -> 141-144; 4 rows: 63-65 -> 54-55, so RunPanels asks only from
+        // 8 rows on. Lines past kc per block (one block of 8 to 11 rows) are left to the hardware. Hints only: the
+        // bits do not change, and a stale address (the GC moved the panel) costs one useless fetch.
+        nint lines = 0, linesPerBlock = 0;
+        if (hasNext)
+        {
+            int blocks = 0;
+            for (int r = 0; r < m; r += RegisterBlockRows(m - r, mr))
+            {
+                blocks++;
+            }
+
+            lines = (nint)kc * 2 * TOps.Count * sizeof(float) / Prefetch.LineBytes;
+            linesPerBlock = (lines + blocks - 1) / blocks;
+        }
+
+        nint nextLine = (nint)Unsafe.AsPointer(ref nextPanel);
         for (int r = 0; r < m;)
         {
             int rows = RegisterBlockRows(m - r, mr);
+            nint blockLines = Math.Clamp(Math.Min(linesPerBlock, lines), 0, kc);
+            nint prefetchFrom = nextLine;
+            lines -= linesPerBlock;
+            nextLine += linesPerBlock * Prefetch.LineBytes;
             ref float aPanel = ref Unsafe.Add(ref a, (r / PackedRows) * blockStride);
             int rowInPanel = r % PackedRows;
             ref float cRows = ref Unsafe.Add(ref cBlock, (nint)r * ldc);
@@ -938,28 +983,28 @@ public static class Gemm
             switch (rows)
             {
                 case 1:
-                    Kernel<TOps, TVector, THalves, Count1, TProducts>(kc, ref aPanel, rowInPanel, aRow, aCol, blockStride, ref panel, ref cRows, ldc, beta, cols, secondK, ref secondPanelA, secondARow, ref secondPanel);
+                    Kernel<TOps, TVector, THalves, Count1, TProducts>(kc, ref aPanel, rowInPanel, aRow, aCol, blockStride, ref panel, ref cRows, ldc, beta, cols, secondK, ref secondPanelA, secondARow, ref secondPanel, prefetchFrom, blockLines);
                     break;
                 case 2:
-                    Kernel<TOps, TVector, THalves, Count2, TProducts>(kc, ref aPanel, rowInPanel, aRow, aCol, blockStride, ref panel, ref cRows, ldc, beta, cols, secondK, ref secondPanelA, secondARow, ref secondPanel);
+                    Kernel<TOps, TVector, THalves, Count2, TProducts>(kc, ref aPanel, rowInPanel, aRow, aCol, blockStride, ref panel, ref cRows, ldc, beta, cols, secondK, ref secondPanelA, secondARow, ref secondPanel, prefetchFrom, blockLines);
                     break;
                 case 3:
-                    Kernel<TOps, TVector, THalves, Count3, TProducts>(kc, ref aPanel, rowInPanel, aRow, aCol, blockStride, ref panel, ref cRows, ldc, beta, cols, secondK, ref secondPanelA, secondARow, ref secondPanel);
+                    Kernel<TOps, TVector, THalves, Count3, TProducts>(kc, ref aPanel, rowInPanel, aRow, aCol, blockStride, ref panel, ref cRows, ldc, beta, cols, secondK, ref secondPanelA, secondARow, ref secondPanel, prefetchFrom, blockLines);
                     break;
                 case 4:
-                    Kernel<TOps, TVector, THalves, Count4, TProducts>(kc, ref aPanel, rowInPanel, aRow, aCol, blockStride, ref panel, ref cRows, ldc, beta, cols, secondK, ref secondPanelA, secondARow, ref secondPanel);
+                    Kernel<TOps, TVector, THalves, Count4, TProducts>(kc, ref aPanel, rowInPanel, aRow, aCol, blockStride, ref panel, ref cRows, ldc, beta, cols, secondK, ref secondPanelA, secondARow, ref secondPanel, prefetchFrom, blockLines);
                     break;
                 case 5:
-                    Kernel<TOps, TVector, THalves, Count5, TProducts>(kc, ref aPanel, rowInPanel, aRow, aCol, blockStride, ref panel, ref cRows, ldc, beta, cols, secondK, ref secondPanelA, secondARow, ref secondPanel);
+                    Kernel<TOps, TVector, THalves, Count5, TProducts>(kc, ref aPanel, rowInPanel, aRow, aCol, blockStride, ref panel, ref cRows, ldc, beta, cols, secondK, ref secondPanelA, secondARow, ref secondPanel, prefetchFrom, blockLines);
                     break;
                 case 6:
-                    Kernel<TOps, TVector, THalves, Count6, TProducts>(kc, ref aPanel, rowInPanel, aRow, aCol, blockStride, ref panel, ref cRows, ldc, beta, cols, secondK, ref secondPanelA, secondARow, ref secondPanel);
+                    Kernel<TOps, TVector, THalves, Count6, TProducts>(kc, ref aPanel, rowInPanel, aRow, aCol, blockStride, ref panel, ref cRows, ldc, beta, cols, secondK, ref secondPanelA, secondARow, ref secondPanel, prefetchFrom, blockLines);
                     break;
                 case 7:
-                    Kernel<TOps, TVector, THalves, Count7, TProducts>(kc, ref aPanel, rowInPanel, aRow, aCol, blockStride, ref panel, ref cRows, ldc, beta, cols, secondK, ref secondPanelA, secondARow, ref secondPanel);
+                    Kernel<TOps, TVector, THalves, Count7, TProducts>(kc, ref aPanel, rowInPanel, aRow, aCol, blockStride, ref panel, ref cRows, ldc, beta, cols, secondK, ref secondPanelA, secondARow, ref secondPanel, prefetchFrom, blockLines);
                     break;
                 default:
-                    Kernel<TOps, TVector, THalves, Count8, TProducts>(kc, ref aPanel, rowInPanel, aRow, aCol, blockStride, ref panel, ref cRows, ldc, beta, cols, secondK, ref secondPanelA, secondARow, ref secondPanel);
+                    Kernel<TOps, TVector, THalves, Count8, TProducts>(kc, ref aPanel, rowInPanel, aRow, aCol, blockStride, ref panel, ref cRows, ldc, beta, cols, secondK, ref secondPanelA, secondARow, ref secondPanel, prefetchFrom, blockLines);
                     break;
             }
 
@@ -972,9 +1017,10 @@ public static class Gemm
     // one or two whole cache lines. Row r of the block is row firstRow + r of the 8-row micro-panels that start at a,
     // blockStride apart (see RowOf); k steps aCol. The row count is a type, so the JIT keeps only the accumulators and
     // loads of R rows.
+    // With TProducts.FetchesNextPanel, k < prefetchLines also asks for the line at prefetchFrom + 64 k in L2.
     [MethodImpl(MethodImplOptions.NoInlining)]
     [SkipLocalsInit]
-    private static void Kernel<TOps, TVector, THalves, TRows, TProducts>(int kc, ref float a, int firstRow, nint aRow, nint aCol, nint blockStride, ref float panel, ref float c, int ldc, float beta, int cols, int secondK, ref float secondA, nint secondARow, ref float secondPanel)
+    private static unsafe void Kernel<TOps, TVector, THalves, TRows, TProducts>(int kc, ref float a, int firstRow, nint aRow, nint aCol, nint blockStride, ref float panel, ref float c, int ldc, float beta, int cols, int secondK, ref float secondA, nint secondARow, ref float secondPanel, nint prefetchFrom, nint prefetchLines)
         where TOps : struct, IVectorOps<TVector>
         where TVector : struct
         where THalves : struct, IPanelHalves
@@ -1017,6 +1063,11 @@ public static class Gemm
 
             for (nint p = 0; p < kc; p++)
             {
+                if (TProducts.FetchesNextPanel && Sse.IsSupported && p < prefetchLines)
+                {
+                    Sse.Prefetch1((byte*)prefetchFrom + (p * Prefetch.LineBytes));
+                }
+
                 nint bOffset = p * pw;
                 TVector b0 = TOps.Load(ref panel, bOffset);
                 TVector b1 = THalves.Both ? TOps.Load(ref panel, bOffset + w) : TOps.Zero;
@@ -1422,20 +1473,37 @@ public static class Gemm
         public static bool Both => false;
     }
 
-    /// <summary>Whether a kernel's chains go on through a second product (<see cref="MultiplyPackedPair"/>; a type, so the JIT drops the loop back otherwise).</summary>
+    /// <summary>
+    /// Whether a kernel's chains go on through a second product (<see cref="MultiplyPackedPair"/>), and whether it asks
+    /// for the next panel meanwhile (<see cref="RunColumnBlock"/>): types, so the JIT drops the loop back and the hint's
+    /// test from the kernels that have none.
+    /// </summary>
     private interface IProductCount
     {
         static abstract bool Two { get; }
+
+        static abstract bool FetchesNextPanel { get; }
     }
 
     private readonly struct OneProduct : IProductCount
     {
         public static bool Two => false;
+
+        public static bool FetchesNextPanel => false;
+    }
+
+    private readonly struct OneStreamedProduct : IProductCount
+    {
+        public static bool Two => false;
+
+        public static bool FetchesNextPanel => true;
     }
 
     private readonly struct TwoProducts : IProductCount
     {
         public static bool Two => true;
+
+        public static bool FetchesNextPanel => false;
     }
 
     /// <summary>

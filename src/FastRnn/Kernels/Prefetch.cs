@@ -7,7 +7,8 @@ namespace FastRnn.Kernels;
 /// <summary>Software prefetch hints: they never fault and never change a value, so they cannot change a result.</summary>
 internal static class Prefetch
 {
-    private const int LineBytes = 64;
+    /// <summary>Bytes per cache line on the x86 cores this runs on.</summary>
+    internal const int LineBytes = 64;
 
     /// <summary>
     /// Asks for every cache line of <paramref name="region"/> in L2 (<c>PREFETCHT1</c>); a no-op where x86 prefetch is
