@@ -3,6 +3,7 @@
 // run. Random shapes (H not a multiple of 16 or 32, B = 1, zero lengths, both directions, TBPTT, LSTM c states, every
 // SIMD width), with the test hook that gives every 16 hidden units a worker so that small shapes split too.
 using FastRnn.Cells;
+using FastRnn.Kernels;
 using FastRnn.Layers;
 using FastRnn.Testing;
 using FastRnn.Threading;
@@ -135,7 +136,8 @@ public class ParallelDeterminismTests(PoolFixture pools) : IClassFixture<PoolFix
     /// At B >= 16 the passes multiply by W_ih step by step: the forward's input projection and the backward's dX, on one
     /// thread over all columns and on each worker over its own columns (the gate columns of its units forward, a block of
     /// the I columns of dX backward). Both must match the double reference and each other bit for bit, with lengths that shrink the batch from step to step (including zero lengths), in both
-    /// directions, and with I or G*H past one 256-long K block (I = 257, 300; LSTM H = 80, GRU H = 96).
+    /// directions, and with I or G*H past one 256-long K block (I = 257, 300; LSTM H = 80, GRU H = 96). The last two
+    /// shapes have weights past L2 on each of two workers, so every per-step product asks for its next panel ahead.
     /// </summary>
     [Theory]
     [InlineData(0, 9, 16, 256, 64, true)]
@@ -147,8 +149,16 @@ public class ParallelDeterminismTests(PoolFixture pools) : IClassFixture<PoolFix
     [InlineData(1, 4, 16, 257, 64, false)]
     [InlineData(0, 5, 18, 300, 64, true)]
     [InlineData(2, 6, 15, 40, 64, false)]
+    [InlineData(1, 4, 16, 128, 384, false)]
+    [InlineData(2, 3, 24, 256, 448, true)]
     public void The_per_step_input_projection_equals_the_hoisted_one(int cell, int T, int B, int I, int H, bool reverse)
     {
+        if (H >= 384)
+        {
+            int gates = cell == 1 ? 4 : 3;
+            Assert.True(Gemm.StepWeightsStream((long)gates * (H / 2) * (I + H)), "each worker's weights stream");
+        }
+
         var random = new Random((cell * 7919) + (B * 31) + I);
         int[] lengths = new int[B];
         for (int b = 0; b < B; b++)

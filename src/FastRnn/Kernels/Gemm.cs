@@ -52,6 +52,8 @@ public static class Gemm
     /// </summary>
     private const long StreamedPanelsBytes = 1 << 20;
 
+    private const long StreamedStepWeightsBytes = 3 << 19;
+
     /// <summary>Column block of B packed at a time.</summary>
     internal const int NC = 512;
 
@@ -250,18 +252,22 @@ public static class Gemm
     internal static void PackColumns(MatrixOp opB, int k, int j0, int n, ReadOnlySpan<float> b, int ldb, Span<float> packed)
         => PackPanels(opB, ref MemoryMarshal.GetReference(b), ldb, 0, k, j0, n, ref MemoryMarshal.GetReference(packed));
 
-    /// <summary><see cref="MultiplyPacked"/> without validation, for the time loops (their shapes were validated once per call).</summary>
-    internal static void MultiplyPackedCore(MatrixOp opA, int m, int n, int k, ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> packedB, float beta, Span<float> c, int ldc)
+    /// <summary>
+    /// <see cref="MultiplyPacked"/> without validation, for the time loops (their shapes were validated once per call).
+    /// <paramref name="weightsStream"/>: B is part of a step's weights that do not stay in L2 (<see cref="StepWeightsStream"/>),
+    /// so its panels are asked for ahead even when B alone is smaller than <see cref="StreamedPanelsBytes"/>.
+    /// </summary>
+    internal static void MultiplyPackedCore(MatrixOp opA, int m, int n, int k, ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> packedB, float beta, Span<float> c, int ldc, bool weightsStream = false)
     {
         if (m == 0 || n == 0)
         {
             return;
         }
 
-        MultiplyPackedCore(opA, m, n, k, ref MemoryMarshal.GetReference(a), lda, ref MemoryMarshal.GetReference(packedB), beta, ref MemoryMarshal.GetReference(c), ldc);
+        MultiplyPackedCore(opA, m, n, k, ref MemoryMarshal.GetReference(a), lda, ref MemoryMarshal.GetReference(packedB), beta, ref MemoryMarshal.GetReference(c), ldc, weightsStream);
     }
 
-    internal static void MultiplyPackedCore(MatrixOp opA, int m, int n, int k, ref float a, int lda, ref float packedB, float beta, ref float c, int ldc)
+    internal static void MultiplyPackedCore(MatrixOp opA, int m, int n, int k, ref float a, int lda, ref float packedB, float beta, ref float c, int ldc, bool weightsStream = false)
     {
         if (k == 0)
         {
@@ -270,7 +276,7 @@ public static class Gemm
         }
 
         (nint aRow, nint aCol) = opA == MatrixOp.None ? ((nint)lda, (nint)1) : (1, lda);
-        RunPanels(VectorDispatch.Current, m, n, k, ref a, aRow, aCol, ref packedB, beta, ref c, ldc, ref Unsafe.NullRef<float>(), StreamsPanels(k, n));
+        RunPanels(VectorDispatch.Current, m, n, k, ref a, aRow, aCol, ref packedB, beta, ref c, ldc, ref Unsafe.NullRef<float>(), weightsStream || StreamsPanels(k, n));
     }
 
     /// <summary>
@@ -325,7 +331,7 @@ public static class Gemm
     /// <summary>
     /// <c>c[N] = a[K] * B[K, N] + beta * c</c> for one row of A and B read as stored (row-major, stride
     /// <paramref name="ldb"/>), without packing: each element gets the single k-ascending FMA chain
-    /// <see cref="MultiplyPackedCore(MatrixOp, int, int, int, ReadOnlySpan{float}, int, ReadOnlySpan{float}, float, Span{float}, int)"/>
+    /// <see cref="MultiplyPackedCore(MatrixOp, int, int, int, ReadOnlySpan{float}, int, ReadOnlySpan{float}, float, Span{float}, int, bool)"/>
     /// gives it, so the bits are those of the packed product. At batch 1 the backward's dh = dG * W_hh is such a
     /// row; the product streams the weights from cache at the load rate, so the pack (6 us for W_hh [400, 100]) and
     /// the packed panels' zero padding (N = 100 reads 112 columns) were pure cost. Requires <see cref="MultipliesRowInPlace"/>.
@@ -556,8 +562,9 @@ public static class Gemm
     /// <c>C[M, N] = A[M, K] * B</c> with B packed by <see cref="PackBlocks"/>: every element gets the operations
     /// <see cref="MultiplyCore"/> gives it with beta 0 (one FMA chain per KC block of k, each block added to C in
     /// order), so a product computed a few rows at a time equals, bit for bit, the one computed over all rows at once.
+    /// <paramref name="weightsStream"/> as for <see cref="MultiplyPackedCore(MatrixOp, int, int, int, ReadOnlySpan{float}, int, ReadOnlySpan{float}, float, Span{float}, int, bool)"/>.
     /// </summary>
-    internal static void MultiplyPackedBlocks(int m, int n, int k, ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> packed, Span<float> c, int ldc)
+    internal static void MultiplyPackedBlocks(int m, int n, int k, ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> packed, Span<float> c, int ldc, bool weightsStream = false)
     {
         if (m == 0 || n == 0)
         {
@@ -577,7 +584,7 @@ public static class Gemm
         VectorWidth vectorWidth = VectorDispatch.Current;
         for (int pc = 0; pc < k; pc += KC)
         {
-            RunPanels(vectorWidth, m, n, Math.Min(KC, k - pc), ref Unsafe.Add(ref a0, pc), lda, 1, ref Unsafe.Add(ref p0, (nint)pc * width), pc == 0 ? 0f : 1f, ref c0, ldc, ref Unsafe.NullRef<float>(), StreamsPanels(k, n));
+            RunPanels(vectorWidth, m, n, Math.Min(KC, k - pc), ref Unsafe.Add(ref a0, pc), lda, 1, ref Unsafe.Add(ref p0, (nint)pc * width), pc == 0 ? 0f : 1f, ref c0, ldc, ref Unsafe.NullRef<float>(), weightsStream || StreamsPanels(k, n));
         }
     }
 
@@ -916,6 +923,12 @@ public static class Gemm
 
     // Whether the packed panels of a product with k x n packed B are fetched ahead (see RunColumnBlock).
     private static bool StreamsPanels(int k, int n) => (long)k * n * sizeof(float) >= StreamedPanelsBytes;
+
+    /// <summary>
+    /// Whether a time step's weights, <paramref name="floats"/> of them packed (a worker's slices of W_ih and W_hh),
+    /// arrive from L3 each step: from 1.5 MiB on, with the states and gates beside them, they do not stay in a 2 MiB L2.
+    /// </summary>
+    internal static bool StepWeightsStream(long floats) => floats * sizeof(float) >= StreamedStepWeightsBytes;
 
     /// <summary>
     /// Rows of the register block that starts with <paramref name="left"/> rows to go: <paramref name="mr"/> while at

@@ -372,6 +372,9 @@ internal static unsafe class ParallelSequenceDriver
             int sliceLength = PackedSliceLength(H, units), inputSliceLength = projectPerStep ? Gemm.PackedLength(I, units) : 0;
             Span<float> packedAll = WorkerBuffers.PackedWeights(TCell.GateCount * (sliceLength + inputSliceLength));
             Span<float> packed = packedAll[..(TCell.GateCount * sliceLength)], packedIh = packedAll[(TCell.GateCount * sliceLength)..];
+
+            // A gate's slice is a fraction of what a step reads: whether all of them stay in L2 decides the hint.
+            bool weightsStream = Gemm.StepWeightsStream(packedAll.Length);
             for (int g = 0; g < TCell.GateCount; g++)
             {
                 Gemm.PackColumns(MatrixOp.Transpose, H, (g * H) + u0, units, weightHh, H, packed.Slice(g * sliceLength, sliceLength));
@@ -403,7 +406,7 @@ internal static unsafe class ParallelSequenceDriver
             // barrier and waiting on it: a worker that finishes the step first does it instead of waiting.
             if (projectPerStep && !fused && steps > 0)
             {
-                ProjectStepInputs(ws, 0, buffers.StepInputRows(ws, 0, 0, batchAt[0]), packedIh, inputSliceLength, SequenceDriver.StepGates<TCell>(ws, buffers, projectPerStep, 0), u0, units);
+                ProjectStepInputs(ws, 0, buffers.StepInputRows(ws, 0, 0, batchAt[0]), packedIh, inputSliceLength, SequenceDriver.StepGates<TCell>(ws, buffers, projectPerStep, 0), u0, units, weightsStream);
             }
 
             for (int s = 0; s < steps; s++)
@@ -430,12 +433,12 @@ internal static unsafe class ParallelSequenceDriver
                     else if (fused)
                     {
                         // GRU's n: x W_in^T into the gates, h W_hn^T apart (as SequenceDriver.MultiplyStep).
-                        Gemm.MultiplyPackedCore(MatrixOp.None, rows, units, I, xS, I, packedIh.Slice(g * inputSliceLength, inputSliceLength), 0f, gatesS[at..], GH);
-                        Gemm.MultiplyPackedCore(MatrixOp.None, rows, units, H, hPrev, H, packedHh, 0f, product[at..], GH);
+                        Gemm.MultiplyPackedCore(MatrixOp.None, rows, units, I, xS, I, packedIh.Slice(g * inputSliceLength, inputSliceLength), 0f, gatesS[at..], GH, weightsStream);
+                        Gemm.MultiplyPackedCore(MatrixOp.None, rows, units, H, hPrev, H, packedHh, 0f, product[at..], GH, weightsStream);
                     }
                     else
                     {
-                        Gemm.MultiplyPackedCore(MatrixOp.None, rows, units, H, hPrev, H, packedHh, separate ? 0f : 1f, product[at..], GH);
+                        Gemm.MultiplyPackedCore(MatrixOp.None, rows, units, H, hPrev, H, packedHh, separate ? 0f : 1f, product[at..], GH, weightsStream);
                     }
                 }
 
@@ -465,7 +468,7 @@ internal static unsafe class ParallelSequenceDriver
                     Pool.Arrive(worker);
                     if (projectPerStep && !fused)
                     {
-                        ProjectStepInputs(ws, s + 1, buffers.StepInputRows(ws, s + 1, 0, batchAt[s + 1]), packedIh, inputSliceLength, SequenceDriver.StepGates<TCell>(ws, buffers, projectPerStep, s + 1), u0, units);
+                        ProjectStepInputs(ws, s + 1, buffers.StepInputRows(ws, s + 1, 0, batchAt[s + 1]), packedIh, inputSliceLength, SequenceDriver.StepGates<TCell>(ws, buffers, projectPerStep, s + 1), u0, units, weightsStream);
                     }
 
                     SequenceDriver.ScatterStepStates(ws, Reverse, hs, output, s, u0, units);
@@ -494,12 +497,12 @@ internal static unsafe class ParallelSequenceDriver
         }
 
         // [B_s, own columns of each gate] = x_t[B_s, I] * W_ih^T[I, own columns], from this worker's packed W_ih^T blocks.
-        private static void ProjectStepInputs(RecurrentWorkspace ws, int s, ReadOnlySpan<float> xS, ReadOnlySpan<float> packedIh, int inputSliceLength, Span<float> gatesS, int u0, int units)
+        private static void ProjectStepInputs(RecurrentWorkspace ws, int s, ReadOnlySpan<float> xS, ReadOnlySpan<float> packedIh, int inputSliceLength, Span<float> gatesS, int u0, int units, bool weightsStream)
         {
             int I = ws.InputSize, H = ws.HiddenSize, GH = TCell.GateCount * H, rows = ws.BatchAt[s];
             for (int g = 0; g < TCell.GateCount; g++)
             {
-                Gemm.MultiplyPackedBlocks(rows, units, I, xS, I, packedIh.Slice(g * inputSliceLength, inputSliceLength), gatesS[((g * H) + u0)..], GH);
+                Gemm.MultiplyPackedBlocks(rows, units, I, xS, I, packedIh.Slice(g * inputSliceLength, inputSliceLength), gatesS[((g * H) + u0)..], GH, weightsStream);
             }
         }
     }
@@ -589,6 +592,7 @@ internal static unsafe class ParallelSequenceDriver
             int inputColumns = i1 - i0, sliceLength = PackedSliceLength(GH, units);
             Span<float> packedAll = WorkerBuffers.PackedWeights(sliceLength + (inputColumns > 0 ? Gemm.PackedLength(GH, inputColumns) : 0));
             Span<float> packed = packedAll[..sliceLength], packedIh = packedAll[sliceLength..];
+            bool weightsStream = Gemm.StepWeightsStream(packedAll.Length);
             Gemm.PackColumns(MatrixOp.None, GH, u0, units, weightHh, H, packed);
             if (inputColumns > 0)
             {
@@ -695,7 +699,7 @@ internal static unsafe class ParallelSequenceDriver
                 nextBlock = WeightGradientBlocks.AddCompleted<TCell>(ws, s, nextBlock, u0, units, buffers, dWeightIh, dWeightHh, scratch, ref sharing);
                 if (pendingDx >= 0)
                 {
-                    ProjectStepGradient(ws, pendingDx, dGates, packedIh, dxStep, dX, i0, inputColumns);
+                    ProjectStepGradient(ws, pendingDx, dGates, packedIh, dxStep, dX, i0, inputColumns, weightsStream);
                     pendingDx = -1;
                 }
 
@@ -725,14 +729,14 @@ internal static unsafe class ParallelSequenceDriver
                     // dh_{t-1}[:, own units] = [direct part +] dGatesHidden_s[B_s, G*H] * W_hh[:, own units], over every
                     // worker's gate columns, written in their cores' caches during this step.
                     PrefetchSharedRows(dGatesHiddenS);
-                    Gemm.MultiplyPackedCore(MatrixOp.None, rows, units, GH, dGatesHiddenS, GH, packed, separate ? 1f : 0f, dhNext[u0..], H);
+                    Gemm.MultiplyPackedCore(MatrixOp.None, rows, units, GH, dGatesHiddenS, GH, packed, separate ? 1f : 0f, dhNext[u0..], H, weightsStream);
                 }
             }
 
             // Step 0's dx: every worker's gates of step 0 are complete since its barrier.
             if (pendingDx >= 0)
             {
-                ProjectStepGradient(ws, pendingDx, dGates, packedIh, dxStep, dX, i0, inputColumns);
+                ProjectStepGradient(ws, pendingDx, dGates, packedIh, dxStep, dX, i0, inputColumns, weightsStream);
             }
 
             // Rows active at step 0 carry dh0 (dc0); zero-length sequences pass dh_n (dc_n) straight through.
@@ -817,16 +821,16 @@ internal static unsafe class ParallelSequenceDriver
         // Own columns [i0, i0 + inputColumns) of dx_t for step s, from every worker's gate gradients of that step:
         // dx_t[B_s, own I columns] = dGates_s[B_s, G*H] * W_ih[:, own I columns], into its block of [T, B, I] or
         // scattered there.
-        private void ProjectStepGradient(RecurrentWorkspace ws, int s, Span<float> dGates, ReadOnlySpan<float> packedIh, Span<float> dxStep, Span<float> dX, int i0, int inputColumns)
+        private void ProjectStepGradient(RecurrentWorkspace ws, int s, Span<float> dGates, ReadOnlySpan<float> packedIh, Span<float> dxStep, Span<float> dX, int i0, int inputColumns, bool weightsStream)
         {
             int I = ws.InputSize, GH = TCell.GateCount * ws.HiddenSize, B = ws.BatchSize, rows = ws.BatchAt[s];
             if (ws.StepsAreBlocks)
             {
-                Gemm.MultiplyPackedBlocks(rows, inputColumns, GH, SequenceDriver.StepGateGradients(ws, dGates, s, GH), GH, packedIh, dX[((ws.StepRow(s) * I) + i0)..], I);
+                Gemm.MultiplyPackedBlocks(rows, inputColumns, GH, SequenceDriver.StepGateGradients(ws, dGates, s, GH), GH, packedIh, dX[((ws.StepRow(s) * I) + i0)..], I, weightsStream);
                 return;
             }
 
-            Gemm.MultiplyPackedBlocks(rows, inputColumns, GH, SequenceDriver.StepGateGradients(ws, dGates, s, GH), GH, packedIh, dxStep[i0..], I);
+            Gemm.MultiplyPackedBlocks(rows, inputColumns, GH, SequenceDriver.StepGateGradients(ws, dGates, s, GH), GH, packedIh, dxStep[i0..], I, weightsStream);
             int[] order = ws.Order;
             for (int j = 0; j < rows; j++)
             {

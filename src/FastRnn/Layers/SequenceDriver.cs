@@ -330,6 +330,7 @@ internal static class SequenceDriver
         ReadOnlySpan<float> packedWih = projectPerStep ? ws.Segment(ws.PackedInputWeightOffset, StepPackedLength<TCell>(fused, I, H)) : default;
         Span<float> stepGates = UsesStepGates<TCell>(ws, B) ? ws.Segment(ws.StepGatesOffset, B * GH) : default;
         bool prefetchRows = PrefetchesStepRows<TCell>(ws);
+        bool weightsStream = Gemm.StepWeightsStream(packedW.Length + packedWih.Length);
 
         // Sorted longest first: once step s has no active row from j0 on, no later step has.
         for (int s = 0; s < steps && batchAt[s] > j0; s++)
@@ -357,14 +358,14 @@ internal static class SequenceDriver
                 // [B_s, G*H] = x_t[B_s, I] * W_ih^T, written to L1/L2 just before the step reads it, from x rows
                 // gathered into L1/L2 just before.
                 GatherStepInputs(ws, reverse, x, xPacked, s, j0, j1);
-                Gemm.MultiplyPackedBlocks(rows, GH, I, buffers.StepInputRows(ws, s, j0, rows), I, packedWih, product, GH);
+                Gemm.MultiplyPackedBlocks(rows, GH, I, buffers.StepInputRows(ws, s, j0, rows), I, packedWih, product, GH, weightsStream);
             }
 
             // [B_s, G*H] (+)= h_{t-1}[B_s, H] * W_hh^T (unless fused above), then the cell's pointwise step.
             if (!fused)
             {
                 bool separate = TCell.HasSeparateRecurrentProjection;
-                Gemm.MultiplyPackedCore(MatrixOp.None, rows, GH, H, hPrev, H, packedW, separate ? 0f : 1f, separate ? recurrent : product, GH);
+                Gemm.MultiplyPackedCore(MatrixOp.None, rows, GH, H, hPrev, H, packedW, separate ? 0f : 1f, separate ? recurrent : product, GH, weightsStream);
             }
 
             var step = new ForwardStep
@@ -824,6 +825,7 @@ internal static class SequenceDriver
         bool dxPerStep = ComputesDxPerStep(ws, !g.DX.IsEmpty);
         ReadOnlySpan<float> packedWih = dxPerStep ? ws.Segment(ws.PackedInputWeightOffset, Gemm.PackedLength(GH, I)) : default;
         Span<float> dxStep = dxPerStep ? ws.Segment(ws.DxStepOffset, B * I) : default;
+        bool weightsStream = Gemm.StepWeightsStream(packedW.Length + packedWih.Length);
 
         // Split by sequences: this worker's hidden units for the bias sums and dW, as the split by units would own them.
         bool split = sharing.IsShared;
@@ -898,11 +900,11 @@ internal static class SequenceDriver
                     // dx_t[B_s, I] = dGates_s[B_s, G*H] * W_ih, into its block of [T, B, I] or scattered there.
                     if (ws.StepsAreBlocks)
                     {
-                        Gemm.MultiplyPackedBlocks(rows, I, GH, step.DGates, GH, packedWih, g.DX.Slice((ws.StepRow(s) + j0) * I, rows * I), I);
+                        Gemm.MultiplyPackedBlocks(rows, I, GH, step.DGates, GH, packedWih, g.DX.Slice((ws.StepRow(s) + j0) * I, rows * I), I, weightsStream);
                     }
                     else
                     {
-                        Gemm.MultiplyPackedBlocks(rows, I, GH, step.DGates, GH, packedWih, dxStep.Slice(j0 * I, rows * I), I);
+                        Gemm.MultiplyPackedBlocks(rows, I, GH, step.DGates, GH, packedWih, dxStep.Slice(j0 * I, rows * I), I, weightsStream);
                         for (int j = j0; j < j0 + rows; j++)
                         {
                             int t = TimeIndex(ws, reverse, s, j);
@@ -932,7 +934,7 @@ internal static class SequenceDriver
                 }
                 else
                 {
-                    Gemm.MultiplyPackedCore(MatrixOp.None, rows, H, GH, dGatesHiddenS, GH, packedW, separate ? 1f : 0f, dhNext.Slice(j0 * H, rows * H), H);
+                    Gemm.MultiplyPackedCore(MatrixOp.None, rows, H, GH, dGatesHiddenS, GH, packedW, separate ? 1f : 0f, dhNext.Slice(j0 * H, rows * H), H, weightsStream);
                 }
             }
 
