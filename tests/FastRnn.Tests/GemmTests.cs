@@ -139,7 +139,7 @@ public class GemmTests
         // tile is 8, 4 or 1 rows, a full 32-wide panel, a half-panel tail or part of a four-panel single-row group,
         // and a single row multiplied by B as stored, or a transposed A packed once for two products, must give the packed
         // product's bits. The last three shapes pack B past 1 MiB (each half, for the transposed A), so the kernels that
-        // ask for the next panel in L2 run too, as do weights packed in KC blocks (the backward's dh).
+        // ask for the next panel in L2 run too, as do weights packed in KC blocks (the per-step input projection and dX).
         using var _ = new WidthLimit((VectorWidth)floatsPerVector);
         var random = new Random(6);
         foreach ((int m, int n, int k) in (ReadOnlySpan<(int, int, int)>)[(1, 100, 400), (1, 400, 100), (1, 300, 100), (1, 176, 70), (1, 44, 33), (1, 65, 37), (1, 161, 9), (1, 16, 3), (1, 200, 5), (1, 33, 5), (1, 70, 3), (1, 136, 7), (3, 17, 300), (5, 100, 13), (9, 65, 260), (13, 400, 65), (25, 65, 400), (8, 48, 5), (137, 40, 200), (9, 520, 520), (21, 1030, 260), (16, 2080, 256)])

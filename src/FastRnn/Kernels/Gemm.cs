@@ -52,6 +52,7 @@ public static class Gemm
     /// </summary>
     private const long StreamedPanelsBytes = 1 << 20;
 
+    /// <summary>A step's packed weights past this size are taken to arrive from L3 (<see cref="StepWeightsStream"/>).</summary>
     private const long StreamedStepWeightsBytes = 3 << 19;
 
     /// <summary>Column block of B packed at a time.</summary>
@@ -875,8 +876,8 @@ public static class Gemm
             return;
         }
 
-        // Below 8 rows a panel's one register block streams it at the load rate, and a hint for the next panel only
-        // competes with it (see RunColumnBlock).
+        // Below 8 rows a panel meets one or two small register blocks, which read it at the load rate, and a hint for
+        // the next panel only competes with them (see RunColumnBlock).
         if (second.K == 0 && streamsPanels && m >= PackedRows)
         {
             RunColumnBlocks<TOps, TVector, OneStreamedProduct>(m, n, kc, ref a, aRow, aCol, blockStride, ref packed, beta, ref c, ldc, 0, ref Unsafe.NullRef<float>(), 0, ref Unsafe.NullRef<float>());
@@ -926,9 +927,9 @@ public static class Gemm
 
     /// <summary>
     /// Whether a time step's weights, <paramref name="floats"/> of them packed (a worker's slices of W_ih and W_hh),
-    /// arrive from L3 each step: from 1.5 MiB on, with the states and gates beside them, they do not stay in a 2 MiB L2.
+    /// arrive from L3 each step: past 1.5 MiB, with the states and gates beside them, they do not stay in a 2 MiB L2.
     /// </summary>
-    internal static bool StepWeightsStream(long floats) => floats * sizeof(float) >= StreamedStepWeightsBytes;
+    internal static bool StepWeightsStream(long floats) => floats * sizeof(float) > StreamedStepWeightsBytes;
 
     /// <summary>
     /// Rows of the register block that starts with <paramref name="left"/> rows to go: <paramref name="mr"/> while at
@@ -963,11 +964,13 @@ public static class Gemm
         // A panel of weights past L2 arrives from L3 as the first row block reads it, 16 bytes per cycle at 8 rows, and
         // that block waited (packed W [512, 384] in L2 times 64 rows: 165-168 GFLOP/s; [512, 1536], past it: 152-154).
         // Each row block now asks for its share of the next panel in L2, one line per k, while it computes on a panel
-        // already near, so the fetch overlaps all of this panel's FMAs instead of stalling the first block's. Packed W
-        // [512, 1536] times 64 rows (the GRU forward step, H = 512): 152-154 -> 159 GFLOP/s; dh [64, 512] of a [1536,
-        // 512] W: 147-150 -> 157-160; 16 rows: 123-125 -> 141-144; 4 rows: 63-65 -> 54-55, so RunPanels asks only from
-        // 8 rows on. Lines past kc per block (one block of 8 to 11 rows) are left to the hardware. Hints only: the
-        // bits do not change, and a stale address (the GC moved the panel) costs one useless fetch.
+        // already near, so the fetch overlaps all of this panel's FMAs instead of stalling the first block's. Medians
+        // of 2 s runs: packed W [512, 1536] times 64 rows (the GRU forward step, H = 512) 152-154 -> 158-159 GFLOP/s;
+        // dh [64, 512] of a [1536, 512] W 146-150 -> 156-158; 16 rows 123-125 -> 141-144; 8 rows 100-104 -> 103-110;
+        // 6 rows 86 -> 78-81 and 4 rows 63-65 -> 54-55, so RunPanels asks only from 8 rows on. A block asks for at most
+        // kc lines: with a single block (8 rows at AVX-512) the second half of the next panel is left to the hardware.
+        // Measured on the Emerald Rapids Xeon (2 MiB L2 per core). Hints only: the bits do not change, and a stale
+        // address (the GC moved an unpinned panel) costs one useless fetch.
         nint lines = 0, linesPerBlock = 0;
         if (hasNext)
         {
@@ -981,14 +984,18 @@ public static class Gemm
             linesPerBlock = (lines + blocks - 1) / blocks;
         }
 
-        nint nextLine = (nint)Unsafe.AsPointer(ref nextPanel);
+        nint nextLine = TProducts.FetchesNextPanel ? (nint)Unsafe.AsPointer(ref nextPanel) : 0;
         for (int r = 0; r < m;)
         {
             int rows = RegisterBlockRows(m - r, mr);
-            nint blockLines = Math.Clamp(Math.Min(linesPerBlock, lines), 0, kc);
-            nint prefetchFrom = nextLine;
-            lines -= linesPerBlock;
-            nextLine += linesPerBlock * Prefetch.LineBytes;
+            nint blockLines = 0, prefetchFrom = nextLine;
+            if (TProducts.FetchesNextPanel)
+            {
+                blockLines = Math.Clamp(Math.Min(linesPerBlock, lines), 0, kc);
+                lines -= linesPerBlock;
+                nextLine += linesPerBlock * Prefetch.LineBytes;
+            }
+
             ref float aPanel = ref Unsafe.Add(ref a, (r / PackedRows) * blockStride);
             int rowInPanel = r % PackedRows;
             ref float cRows = ref Unsafe.Add(ref cBlock, (nint)r * ldc);

@@ -351,7 +351,7 @@ internal static class SequenceDriver
                 // [B_s, G*H] = x_t[B_s, I] * W_ih^T + h_{t-1}[B_s, H] * W_hh^T in one pass (GRU: r and z; n's two parts
                 // apart), from x rows gathered into L1/L2 just before.
                 GatherStepInputs(ws, reverse, x, xPacked, s, j0, j1);
-                MultiplyStep<TCell>(rows, I, H, buffers.StepInputRows(ws, s, j0, rows), packedWih, hPrev, packedW, product, recurrent);
+                MultiplyStep<TCell>(rows, I, H, buffers.StepInputRows(ws, s, j0, rows), packedWih, hPrev, packedW, product, recurrent, weightsStream);
             }
             else if (projectPerStep)
             {
@@ -570,8 +570,10 @@ internal static class SequenceDriver
     /// <see cref="PackStepColumns{TCell}"/>: product [rows, G*H] = x W_ih^T + hPrev W_hh^T, one chain per element
     /// (<see cref="Gemm.MultiplyPackedPair"/>); GRU: so for r and z, while n's x W_in^T goes to product and its
     /// hPrev W_hn^T to recurrent [rows, G*H] (its n block), apart, since r multiplies W_hn h + b_hn.
+    /// <paramref name="weightsStream"/>: see <see cref="Gemm.StepWeightsStream"/> (the pair takes no hint: see
+    /// <see cref="FusesStepProducts{TCell}"/> for the weights it is chosen for).
     /// </summary>
-    internal static void MultiplyStep<TCell>(int rows, int I, int H, ReadOnlySpan<float> x, ReadOnlySpan<float> packedWih, ReadOnlySpan<float> hPrev, ReadOnlySpan<float> packedWhh, Span<float> product, Span<float> recurrent)
+    internal static void MultiplyStep<TCell>(int rows, int I, int H, ReadOnlySpan<float> x, ReadOnlySpan<float> packedWih, ReadOnlySpan<float> hPrev, ReadOnlySpan<float> packedWhh, Span<float> product, Span<float> recurrent, bool weightsStream)
         where TCell : struct, IRecurrentCell
     {
         int GH = TCell.GateCount * H;
@@ -583,8 +585,8 @@ internal static class SequenceDriver
 
         int ihResetUpdate = Gemm.PackedLength(I, 2 * H), hhResetUpdate = Gemm.PackedLength(H, 2 * H);
         Gemm.MultiplyPackedPair(rows, 2 * H, I, x, I, packedWih[..ihResetUpdate], H, hPrev, H, packedWhh[..hhResetUpdate], product, GH);
-        Gemm.MultiplyPackedCore(MatrixOp.None, rows, H, I, x, I, packedWih[ihResetUpdate..], 0f, product[(2 * H)..], GH);
-        Gemm.MultiplyPackedCore(MatrixOp.None, rows, H, H, hPrev, H, packedWhh[hhResetUpdate..], 0f, recurrent[(2 * H)..], GH);
+        Gemm.MultiplyPackedCore(MatrixOp.None, rows, H, I, x, I, packedWih[ihResetUpdate..], 0f, product[(2 * H)..], GH, weightsStream);
+        Gemm.MultiplyPackedCore(MatrixOp.None, rows, H, H, hPrev, H, packedWhh[hhResetUpdate..], 0f, recurrent[(2 * H)..], GH, weightsStream);
     }
 
     /// <summary>
