@@ -900,6 +900,21 @@ public static class Gemm
     {
         int pw = 2 * TOps.Count;
         nint panelStride = (nint)kc * pw;
+
+        // A panel's lines (kc * pw floats), shared out over the m rows' register blocks (see RunColumnBlock).
+        nint panelLines = 0, linesPerBlock = 0;
+        if (TProducts.FetchesNextPanel)
+        {
+            int blocks = 0, mr = MaxRegisterRows<TOps, TVector>();
+            for (int r = 0; r < m; r += RegisterBlockRows(m - r, mr))
+            {
+                blocks++;
+            }
+
+            panelLines = panelStride * sizeof(float) / Prefetch.LineBytes;
+            linesPerBlock = (panelLines + blocks - 1) / blocks;
+        }
+
         for (int j0 = 0; j0 < n; j0 += pw)
         {
             int cols = Math.Min(pw, n - j0);
@@ -908,16 +923,17 @@ public static class Gemm
             ref float secondPanel = ref TProducts.Two ? ref Unsafe.Add(ref secondPacked, (j0 / pw) * (nint)secondK * pw) : ref secondPacked;
             bool hasNext = TProducts.FetchesNextPanel && j0 + pw < n;
             ref float nextPanel = ref hasNext ? ref Unsafe.Add(ref panel, panelStride) : ref panel;
+            nint nextLines = hasNext ? panelLines : 0;
 
             // A tail of at most one vector (N = 65: 1 column, N = 100: 4) skips the second vector's zero padding:
             // half the loads and FMAs of that block; the columns it keeps get the same chains.
             if (cols <= TOps.Count)
             {
-                RunColumnBlock<TOps, TVector, FirstHalf, TProducts>(m, kc, ref a, aRow, aCol, blockStride, ref panel, beta, ref cBlock, ldc, cols, secondK, ref secondA, secondARow, ref secondPanel, ref nextPanel, hasNext);
+                RunColumnBlock<TOps, TVector, FirstHalf, TProducts>(m, kc, ref a, aRow, aCol, blockStride, ref panel, beta, ref cBlock, ldc, cols, secondK, ref secondA, secondARow, ref secondPanel, ref nextPanel, nextLines, linesPerBlock);
             }
             else
             {
-                RunColumnBlock<TOps, TVector, BothHalves, TProducts>(m, kc, ref a, aRow, aCol, blockStride, ref panel, beta, ref cBlock, ldc, cols, secondK, ref secondA, secondARow, ref secondPanel, ref nextPanel, hasNext);
+                RunColumnBlock<TOps, TVector, BothHalves, TProducts>(m, kc, ref a, aRow, aCol, blockStride, ref panel, beta, ref cBlock, ldc, cols, secondK, ref secondA, secondARow, ref secondPanel, ref nextPanel, nextLines, linesPerBlock);
             }
         }
     }
@@ -953,7 +969,8 @@ public static class Gemm
     // micro-panel i / 8 (blockStride apart) at (i % 8) * aRow: a packed A's 8-row micro-panels, or A in place with
     // blockStride = 8 * aRow. A block may straddle two micro-panels (the kernel locates each of its rows once).
     // With TwoProducts, the chains go on over secondK more k: A2 in place (rows secondARow apart), secondPanel of B2.
-    private static unsafe void RunColumnBlock<TOps, TVector, THalves, TProducts>(int m, int kc, ref float a, nint aRow, nint aCol, nint blockStride, ref float panel, float beta, ref float cBlock, int ldc, int cols, int secondK, ref float secondA, nint secondARow, ref float secondPanel, ref float nextPanel, bool hasNext)
+    // With FetchesNextPanel, lines of nextPanel (0: there is none) are asked for, linesPerBlock by each block.
+    private static unsafe void RunColumnBlock<TOps, TVector, THalves, TProducts>(int m, int kc, ref float a, nint aRow, nint aCol, nint blockStride, ref float panel, float beta, ref float cBlock, int ldc, int cols, int secondK, ref float secondA, nint secondARow, ref float secondPanel, ref float nextPanel, nint lines, nint linesPerBlock)
         where TOps : struct, IVectorOps<TVector>
         where TVector : struct
         where THalves : struct, IPanelHalves
@@ -971,19 +988,6 @@ public static class Gemm
         // kc lines: with a single block (8 rows at AVX-512) the second half of the next panel is left to the hardware.
         // Measured on the Emerald Rapids Xeon (2 MiB L2 per core). Hints only: the bits do not change, and a stale
         // address (the GC moved an unpinned panel) costs one useless fetch.
-        nint lines = 0, linesPerBlock = 0;
-        if (hasNext)
-        {
-            int blocks = 0;
-            for (int r = 0; r < m; r += RegisterBlockRows(m - r, mr))
-            {
-                blocks++;
-            }
-
-            lines = (nint)kc * 2 * TOps.Count * sizeof(float) / Prefetch.LineBytes;
-            linesPerBlock = (lines + blocks - 1) / blocks;
-        }
-
         nint nextLine = TProducts.FetchesNextPanel ? (nint)Unsafe.AsPointer(ref nextPanel) : 0;
         for (int r = 0; r < m;)
         {
