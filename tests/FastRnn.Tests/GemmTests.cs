@@ -194,7 +194,8 @@ public class GemmTests
                     }
 
                     // Packed once per MC rows and read by two products, one per half of the columns (the dW_ih and
-                    // dW_hh parts of a dGates^T block), each half packed from B on its own.
+                    // dW_hh parts of a dGates^T block), each half packed from B on its own; the left half is told its
+                    // panels stream (a group's slots past L2), so from 8 rows on it asks for its next panels at any size.
                     float[] packedA = new float[Gemm.PackedALength];
                     int n1 = n / 2;
                     float[] left = new float[Gemm.PackedLength(k, n1)], right = new float[Gemm.PackedLength(k, n - n1)];
@@ -205,7 +206,7 @@ public class GemmTests
                         int mc = Math.Min(Gemm.MC, m - ic);
                         packedA.AsSpan().Fill(float.NaN);
                         Gemm.PackTransposedA(mc, k, aT.AsSpan(ic), lda, packedA);
-                        Gemm.MultiplyPrepackedTransposedA(mc, n1, k, aT.AsSpan(ic), lda, packedA, left, beta, prepackedA.AsSpan(ic * n), n);
+                        Gemm.MultiplyPrepackedTransposedA(mc, n1, k, aT.AsSpan(ic), lda, packedA, left, beta, prepackedA.AsSpan(ic * n), n, weightsStream: true);
                         Gemm.MultiplyPrepackedTransposedA(mc, n - n1, k, aT.AsSpan(ic), lda, packedA, right, beta, prepackedA.AsSpan((ic * n) + n1), n);
                     }
                 }

@@ -183,8 +183,9 @@ public class ParallelDeterminismTests(PoolFixture pools) : IClassFixture<PoolFix
     /// The weight gradients are added inside the backward loop in blocks of 256 packed rows, last block first
     /// (WeightGradientBlocks), completed blocks four at a time. With N past one block and past several groups (a group
     /// left over at step 0), blocks that start or end inside a step, a step wider than a block (B = 300), I or H past
-    /// one 512-column GEMM panel block, ragged and zero lengths, both directions and TBPTT, they must match the double
-    /// reference, be bit for bit the same on 1 to 4 workers, and the same as adding every block on its own.
+    /// one 512-column GEMM panel block (with H = 520, groups whose packed slots pass L2, so their products ask for their
+    /// next panels), ragged and zero lengths, both directions and TBPTT, they must match the double reference, be bit
+    /// for bit the same on 1 to 4 workers, and the same as adding every block on its own.
     /// </summary>
     [Theory]
     [InlineData(0, 40, 13, 24, 40, false, 0)]
@@ -193,7 +194,7 @@ public class ParallelDeterminismTests(PoolFixture pools) : IClassFixture<PoolFix
     [InlineData(1, 45, 12, 20, 32, false, 4)]
     [InlineData(2, 70, 9, 520, 20, false, 0)]
     [InlineData(2, 6, 300, 8, 24, true, 0)]
-    [InlineData(2, 33, 16, 16, 520, false, 3)]
+    [InlineData(2, 60, 24, 16, 520, false, 3)]
     [InlineData(0, 64, 48, 12, 24, false, 0)]
     [InlineData(1, 50, 44, 10, 32, false, 5)]
     [InlineData(2, 41, 52, 9, 16, true, 0)]
@@ -210,6 +211,13 @@ public class ParallelDeterminismTests(PoolFixture pools) : IClassFixture<PoolFix
         RnnTestCase c = CaseFor(cell, new RnnShape(T, B, I, H), lengths, reverse, seed: T + B);
 
         Assert.True(lengths.Sum() > WeightGradientBlocks.Rows, "more than one block of packed rows");
+        if (H > Gemm.NC)
+        {
+            // Three blocks or more, whose first pass packs xPacked's chunk and hPrev's first NC columns: KC x (32 + 512)
+            // floats a block, past L2, so the group's products ask for their next panels.
+            Assert.True(lengths.Sum() > 2 * WeightGradientBlocks.Rows && Gemm.StepWeightsStream(3L * Gemm.KC * (Gemm.RoundUpToPanel(I) + Gemm.NC)), "the group's slots stream");
+        }
+
         FastResult single = RunOn(c, null, useAllWorkers: true, truncationWindow, out _);
         if (truncationWindow == 0)
         {

@@ -138,4 +138,11 @@ internal ref struct BackwardStep
 
     /// <summary>[B_t, H] out: the part of dL/dh_{t-1} that does not pass through W_hh (only with a separate recurrent projection).</summary>
     public Span<float> DhPrevDirect;
+
+    /// <summary>
+    /// Whether the step's weights stream through L2 (<see cref="Kernels.Gemm.StepWeightsStream"/>): then the saved rows
+    /// this step reads were pushed out of the caches long ago, and a cell that reads them row by row asks for the next
+    /// row's lines while it computes one. A hint only: it never changes a result.
+    /// </summary>
+    public bool FetchesNextRow;
 }

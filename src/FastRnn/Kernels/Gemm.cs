@@ -308,9 +308,10 @@ public static class Gemm
     /// <summary>
     /// <c>C[M, N] = A^T[M, K] * B + beta * C</c> with A [K, M] (lda) already packed by <see cref="PackTransposedA"/>
     /// into <paramref name="packedA"/>, which the vector widths read; the scalar width reads <paramref name="a"/> in
-    /// place. Pure data movement: the bits are those of reading A in place.
+    /// place. Pure data movement: the bits are those of reading A in place. <paramref name="weightsStream"/>: the caller's
+    /// B panels together are past L2 (see <see cref="StepWeightsStream"/>), so the product asks for its next panel.
     /// </summary>
-    internal static void MultiplyPrepackedTransposedA(int m, int n, int k, ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> packedA, ReadOnlySpan<float> packedB, float beta, Span<float> c, int ldc)
+    internal static void MultiplyPrepackedTransposedA(int m, int n, int k, ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> packedA, ReadOnlySpan<float> packedB, float beta, Span<float> c, int ldc, bool weightsStream = false)
     {
         System.Diagnostics.Debug.Assert(m <= MC && k <= KC && packedA.Length >= PackedALength, "one MC x KC block");
         VectorWidth width = VectorDispatch.Current;
@@ -320,7 +321,7 @@ public static class Gemm
             return;
         }
 
-        RunPanelsOnRowBlock(width, m, n, k, ref MemoryMarshal.GetReference(packedA), 1, PackedRows, PackedAPanelStride(k), ref MemoryMarshal.GetReference(packedB), beta, ref MemoryMarshal.GetReference(c), ldc, StreamsPanels(k, n));
+        RunPanelsOnRowBlock(width, m, n, k, ref MemoryMarshal.GetReference(packedA), 1, PackedRows, PackedAPanelStride(k), ref MemoryMarshal.GetReference(packedB), beta, ref MemoryMarshal.GetReference(c), ldc, weightsStream || StreamsPanels(k, n));
     }
 
     /// <summary>

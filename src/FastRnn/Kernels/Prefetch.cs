@@ -23,6 +23,20 @@ internal static class Prefetch
     /// </summary>
     public static void ToL1(ReadOnlySpan<float> region) => Lines(region, toL1: true);
 
+    /// <summary>
+    /// Asks for the cache line holding <paramref name="at"/> in L1 (<c>PREFETCHT0</c>); a no-op where x86 prefetch is not
+    /// available. For a loop that walks several rows in step and asks for the next row's line at each of its own.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static unsafe void LineToL1(ref float at)
+    {
+        if (Sse.IsSupported)
+        {
+            // Not pinned, as in Lines: a hint for an address the GC has moved meanwhile is wasted, never wrong.
+            Sse.Prefetch0(Unsafe.AsPointer(ref at));
+        }
+    }
+
     private static unsafe void Lines(ReadOnlySpan<float> region, bool toL1)
     {
         if (!Sse.IsSupported || region.IsEmpty)

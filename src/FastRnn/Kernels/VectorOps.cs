@@ -272,6 +272,27 @@ internal interface IUnitKernel
         where TVector : struct;
 }
 
+/// <summary>
+/// Whether a unit kernel asks for the next row's lines as it goes (<see cref="Prefetch.LineToL1"/>): a type, so the JIT
+/// drops the hints and their test from the kernel that has none.
+/// </summary>
+internal interface IRowFetch
+{
+    static abstract bool Fetches { get; }
+}
+
+/// <summary>The unit kernel asks for the next row's lines.</summary>
+internal readonly struct NextRowFetch : IRowFetch
+{
+    public static bool Fetches => true;
+}
+
+/// <summary>The unit kernel asks for nothing ahead.</summary>
+internal readonly struct NoFetch : IRowFetch
+{
+    public static bool Fetches => false;
+}
+
 /// <summary>Runs a row's units through an <see cref="IUnitKernel"/>, widest vectors first.</summary>
 internal static class UnitLoop
 {

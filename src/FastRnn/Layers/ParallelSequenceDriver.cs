@@ -663,6 +663,7 @@ internal static unsafe class ParallelSequenceDriver
                     DGates = dGatesS,
                     DGatesHidden = dGatesHiddenS,
                     DhPrevDirect = separate ? dhNext[..(rows * H)] : default,
+                    FetchesNextRow = weightsStream,
                 };
                 Cell.BackwardStep(step);
                 SequenceDriver.WrapGateGradients<TCell>(ws, buffers, s, u0, units);

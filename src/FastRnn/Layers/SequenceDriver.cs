@@ -889,6 +889,7 @@ internal static class SequenceDriver
                     DGates = StepGateGradients(ws, dGates, s, GH).Slice(j0 * GH, rows * GH),
                     DGatesHidden = dGatesHiddenS,
                     DhPrevDirect = separate ? dhNext.Slice(j0 * H, rows * H) : default,
+                    FetchesNextRow = weightsStream,
                 };
                 if (ws.RecordGradientNorms)
                 {
