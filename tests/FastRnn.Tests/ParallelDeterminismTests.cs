@@ -180,6 +180,37 @@ public class ParallelDeterminismTests(PoolFixture pools) : IClassFixture<PoolFix
     }
 
     /// <summary>
+    /// From 1.5 MiB of W_ih and W_hh (the (512, 64, 256, 512) Elman's, exactly) a step's weights stream from L3: the
+    /// forward multiplies x and h apart instead of in one pair product, each product asking for its next panels. On one
+    /// thread and split by sequences over two workers (each with all the weights, so each streams), both directions, it
+    /// must match the double reference and be the same bit for bit.
+    /// </summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Weights_from_1_5_MiB_stream_with_the_step_products_apart(bool reverse)
+    {
+        var random = new Random(reverse ? 3 : 4);
+        const int T = 3, B = 16, I = 256, H = 512;
+        int[] lengths = new int[B];
+        for (int b = 0; b < B; b++)
+        {
+            lengths[b] = random.Next(1, T + 1);
+        }
+
+        lengths[0] = T;
+        RnnTestCase c = CaseFor(2, new RnnShape(T, B, I, H), lengths, reverse, seed: 11);
+        bool? fused = null;
+        FastResult single = RunOn(c, null, useAllWorkers: false, truncationWindow: 0, out _, inspect: ws => fused = SequenceDriver.FusesStepProducts<ElmanCell<TanhActivation>>(ws, B));
+        Assert.True(Gemm.StepWeightsStream((long)(I + H) * H), "1.5 MiB of weights stream");
+        Assert.False(fused, "the step's products apart");
+        AssertMatchesReference(single, c.Reference());
+        FastResult bySequences = RunOn(c, pools.Get(2), useAllWorkers: false, truncationWindow: 0, out int workers, splitBySequences: true);
+        Assert.Equal(2, workers);
+        AssertBitwiseEqual(bySequences, single);
+    }
+
+    /// <summary>
     /// The weight gradients are added inside the backward loop in blocks of 256 packed rows, last block first
     /// (WeightGradientBlocks), completed blocks four at a time. With N past one block and past several groups (a group
     /// left over at step 0), blocks that start or end inside a step, a step wider than a block (B = 300), I or H past

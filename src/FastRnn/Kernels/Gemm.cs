@@ -52,7 +52,7 @@ public static class Gemm
     /// </summary>
     private const long StreamedPanelsBytes = 1 << 20;
 
-    /// <summary>A step's packed weights past this size are taken to arrive from L3 (<see cref="StepWeightsStream"/>).</summary>
+    /// <summary>A step's packed weights of this size or more are taken to arrive from L3 (<see cref="StepWeightsStream"/>).</summary>
     private const long StreamedStepWeightsBytes = 3 << 19;
 
     /// <summary>Column block of B packed at a time.</summary>
@@ -944,9 +944,15 @@ public static class Gemm
 
     /// <summary>
     /// Whether a time step's weights, <paramref name="floats"/> of them packed (a worker's slices of W_ih and W_hh),
-    /// arrive from L3 each step: past 1.5 MiB, with the states and gates beside them, they do not stay in a 2 MiB L2.
+    /// arrive from L3 each step: from 1.5 MiB, with the states and gates beside them, they do not stay in a 2 MiB L2.
+    /// The (512, 64, 256, 512) Elman and (256, 32, 128, 256) LSTM have exactly 1.5 MiB; with the hint (and their forward
+    /// products apart, see SequenceDriver.FusesStepProducts), probe A/B, alternating processes: Elman forward
+    /// 150.2-150.4 -> 152.2-153.4 GFLOP/s, training step 143.8-144.6 -> 145.7-147.2 (two threads 273.5-278.0 ->
+    /// 280.4-280.5), LSTM step 130.0-132.1 -> 134.6-135.4. (The sixth session had them past the threshold, when its
+    /// table measured the Elman's two-thread step at 248.1 against oneDNN's 262.1 with the hint; A/B runs then moved
+    /// within 2%, and this host's runs vary that much.)
     /// </summary>
-    internal static bool StepWeightsStream(long floats) => floats * sizeof(float) > StreamedStepWeightsBytes;
+    internal static bool StepWeightsStream(long floats) => floats * sizeof(float) >= StreamedStepWeightsBytes;
 
     /// <summary>
     /// Rows of the register block that starts with <paramref name="left"/> rows to go: <paramref name="mr"/> while at

@@ -521,20 +521,22 @@ internal static class SequenceDriver
     /// Whether each forward step multiplies its x and h rows in one product, <see cref="Gemm.MultiplyPackedPair"/>
     /// (<c>x_t W_ih^T + h_{t-1} W_hh^T</c>, one FMA chain per element from x's first k to h's last), instead of the input
     /// projection followed by a recurrent product that adds its own chain: with the per-step projection
-    /// (<see cref="ProjectsInputsPerStep"/>), while W_ih and W_hh fit <see cref="ParallelSequenceDriver.RowSplitMaxWeightBytes"/>;
+    /// (<see cref="ProjectsInputsPerStep"/>), while W_ih and W_hh stay in L2 (<see cref="Gemm.StepWeightsStream"/> does not hold);
     /// GRU's r and z only, since <c>r * (W_hn h + b_hn)</c> keeps n's recurrent product apart (<see cref="MultiplyStep{TCell}"/>).
     /// The one pass saves a store and a reload of the step's gate rows and half the kernel calls ([16, 512] from K = 64 +
     /// 128: 20.0 -> 18.9 us); forwards, probe A/B, medians of 6-8 alternating runs: (64, 16, 64, 128) LSTM 127.3 ->
     /// 129.2 GFLOP/s, Elman 130.1 -> 131.9, GRU 126.5 -> 128.2, (1024, 16, 128, 128) Elman +1-4%. Past that size the
     /// split by hidden units is the parallel plan, whose workers project step s + 1's inputs while they wait at step s's
     /// barrier; fused, the (512, 64, 256, 512) LSTM forward on two threads lost that (266.3 -> 262.4 GFLOP/s, best of
-    /// 3) for +0.5% on one.
+    /// 3) for +0.5% on one. Weights that stream from L3 go apart also on one thread, since the pair takes no hint for
+    /// its next panels: the (512, 64, 256, 512) Elman's 1.5 MiB forward 150.2-150.4 -> 151.4-152.2 apart without the
+    /// hint, 152.2-153.4 with it.
     /// A function of the cell and the shape only, like the projection itself, so every driver and thread count gives
     /// the same bits.
     /// </summary>
     internal static bool FusesStepProducts<TCell>(RecurrentWorkspace ws, int batch)
         where TCell : struct, IRecurrentCell
-        => ProjectsInputsPerStep(batch) && ws.WeightBytes(TCell.GateCount) <= ParallelSequenceDriver.RowSplitMaxWeightBytes;
+        => ProjectsInputsPerStep(batch) && !Gemm.StepWeightsStream(ws.WeightBytes(TCell.GateCount) / sizeof(float));
 
     /// <summary>
     /// Floats of op(W)^T [k, G*H] packed for the step products: <see cref="PackStepColumns{TCell}"/>'s layout when
