@@ -180,18 +180,27 @@ public class ParallelDeterminismTests(PoolFixture pools) : IClassFixture<PoolFix
     }
 
     /// <summary>
-    /// From 1.5 MiB of W_ih and W_hh (the (512, 64, 256, 512) Elman's, exactly) a step's weights stream from L3: the
-    /// forward multiplies x and h apart instead of in one pair product, each product asking for its next panels. On one
-    /// thread and split by sequences over two workers (each with all the weights, so each streams), both directions, it
-    /// must match the double reference and be the same bit for bit.
+    /// From 1.5 MiB of W_ih and W_hh (exactly: the (512, 64, 256, 512) Elman's and the (256, 32, 128, 256) LSTM's) a
+    /// step's weights stream from L3: the forward multiplies x and h apart instead of in one pair product, each product
+    /// asking for its next panels (and the LSTM's backward cell for the next row's lines). On one thread, split by
+    /// sequences over two workers (each with all the weights, so each streams) and split by hidden units (whose per-gate
+    /// products and projections are other code), both directions, it must match the double reference and be the same
+    /// bit for bit.
     /// </summary>
     [Theory]
-    [InlineData(false)]
-    [InlineData(true)]
-    public void Weights_from_1_5_MiB_stream_with_the_step_products_apart(bool reverse)
+    [InlineData(2, 256, 512, false)]
+    [InlineData(2, 256, 512, true)]
+    [InlineData(0, 128, 256, false)]
+    public void Weights_from_1_5_MiB_stream_with_the_step_products_apart(int cell, int I, int H, bool reverse)
     {
-        var random = new Random(reverse ? 3 : 4);
-        const int T = 3, B = 16, I = 256, H = 512;
+        var random = new Random(reverse ? 3 : 4 + cell);
+        const int T = 3, B = 16;
+        int gates = cell == 0 ? 4 : 1;
+        var shapeOnly = new RecurrentWorkspace(T, B, I, H, gates);
+        Assert.Equal(3L << 19, shapeOnly.WeightBytes(gates));
+        Assert.True(Gemm.StepWeightsStream(shapeOnly.WeightBytes(gates) / sizeof(float)), "1.5 MiB of weights stream");
+        Assert.False(cell == 0 ? SequenceDriver.FusesStepProducts<LstmCell>(shapeOnly, B) : SequenceDriver.FusesStepProducts<ElmanCell<TanhActivation>>(shapeOnly, B), "the step's products apart");
+
         int[] lengths = new int[B];
         for (int b = 0; b < B; b++)
         {
@@ -199,15 +208,15 @@ public class ParallelDeterminismTests(PoolFixture pools) : IClassFixture<PoolFix
         }
 
         lengths[0] = T;
-        RnnTestCase c = CaseFor(2, new RnnShape(T, B, I, H), lengths, reverse, seed: 11);
-        bool? fused = null;
-        FastResult single = RunOn(c, null, useAllWorkers: false, truncationWindow: 0, out _, inspect: ws => fused = SequenceDriver.FusesStepProducts<ElmanCell<TanhActivation>>(ws, B));
-        Assert.True(Gemm.StepWeightsStream((long)(I + H) * H), "1.5 MiB of weights stream");
-        Assert.False(fused, "the step's products apart");
+        RnnTestCase c = CaseFor(cell, new RnnShape(T, B, I, H), lengths, reverse, seed: 11 + cell);
+        FastResult single = RunOn(c, null, useAllWorkers: false, truncationWindow: 0, out _);
         AssertMatchesReference(single, c.Reference());
         FastResult bySequences = RunOn(c, pools.Get(2), useAllWorkers: false, truncationWindow: 0, out int workers, splitBySequences: true);
         Assert.Equal(2, workers);
         AssertBitwiseEqual(bySequences, single);
+        FastResult byUnits = RunOn(c, pools.Get(2), useAllWorkers: true, truncationWindow: 0, out workers);
+        Assert.Equal(2, workers);
+        AssertBitwiseEqual(byUnits, single);
     }
 
     /// <summary>
@@ -246,7 +255,8 @@ public class ParallelDeterminismTests(PoolFixture pools) : IClassFixture<PoolFix
         {
             // Three blocks or more, whose first pass packs xPacked's chunk and hPrev's first NC columns: KC x (32 + 512)
             // floats a block, past L2, so the group's products ask for their next panels.
-            Assert.True(lengths.Sum() > 2 * WeightGradientBlocks.Rows && Gemm.StepWeightsStream(3L * Gemm.KC * (Gemm.RoundUpToPanel(I) + Gemm.NC)), "the group's slots stream");
+            Assert.True(lengths.Sum() > 2 * WeightGradientBlocks.Rows, "three blocks or more");
+            Assert.True(Gemm.StepWeightsStream(3L * Gemm.KC * (Gemm.RoundUpToPanel(I) + Gemm.NC)), "a group of three blocks' slots stream");
         }
 
         FastResult single = RunOn(c, null, useAllWorkers: true, truncationWindow, out _);

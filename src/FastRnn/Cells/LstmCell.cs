@@ -83,8 +83,8 @@ internal readonly struct LstmCell : IRecurrentCell, IVectorKernel<ForwardStep>, 
             }
             else
             {
-                var units = new BackwardUnits<NoFetch> { Hidden = H, Row = row, Gates = ref gatesRow, DGates = ref dGatesRow, CPrev = ref cPrev, C = ref c, Dh = ref dh, DcNext = ref dcNext };
-                UnitLoop.Run<BackwardUnits<NoFetch>, TOps, TVector>(ref units, start, end);
+                var units = new BackwardUnits<NoRowFetch> { Hidden = H, Row = row, Gates = ref gatesRow, DGates = ref dGatesRow, CPrev = ref cPrev, C = ref c, Dh = ref dh, DcNext = ref dcNext };
+                UnitLoop.Run<BackwardUnits<NoRowFetch>, TOps, TVector>(ref units, start, end);
             }
         }
     }
@@ -128,7 +128,10 @@ internal readonly struct LstmCell : IRecurrentCell, IVectorKernel<ForwardStep>, 
     private ref struct BackwardUnits<TFetch> : IUnitKernel
         where TFetch : struct, IRowFetch
     {
-        public nint Hidden, Row, NextGates, NextRow;
+        public nint Hidden, Row;
+
+        // Floats from this row to the next in the gate rows (4H) and in the [B_t, H] rows (H); 0 on the last row.
+        public nint NextGates, NextRow;
         public ref float Gates, DGates, CPrev, C, Dh, DcNext;
 
         // With tc = tanh(c_t) and dc = dcNext + dh * o * (1 - tc^2):
@@ -139,7 +142,7 @@ internal readonly struct LstmCell : IRecurrentCell, IVectorKernel<ForwardStep>, 
             where TOps : struct, IVectorOps<TVector>
             where TVector : struct
         {
-            if (TFetch.Fetches)
+            if (TFetch.FetchesNextRow)
             {
                 // The next row's saved gates, c_t and c_{t-1} (from DRAM when the saved rows are past the caches) and its
                 // gate-gradient lines (written next). (512, 64, 256, 512) LSTM training step: the backward cell's share of

@@ -948,9 +948,10 @@ public static class Gemm
     /// The (512, 64, 256, 512) Elman and (256, 32, 128, 256) LSTM have exactly 1.5 MiB; with the hint (and their forward
     /// products apart, see SequenceDriver.FusesStepProducts), probe A/B, alternating processes: Elman forward
     /// 150.2-150.4 -> 152.2-153.4 GFLOP/s, training step 143.8-144.6 -> 145.7-147.2 (two threads 273.5-278.0 ->
-    /// 280.4-280.5), LSTM step 130.0-132.1 -> 134.6-135.4. (The sixth session had them past the threshold, when its
-    /// table measured the Elman's two-thread step at 248.1 against oneDNN's 262.1 with the hint; A/B runs then moved
-    /// within 2%, and this host's runs vary that much.)
+    /// 280.4-280.5), LSTM step 130.0-132.1 -> 134.6-135.4. (The sixth session's first table, on e71ae71, counted 1.5 MiB
+    /// as streamed and measured the Elman's two-thread step at 248.1 against oneDNN's 262.1; 9963d16 then stopped the
+    /// hint there. Its A/B runs moved within 2%, as this host's runs do; the Elman's forward was then one fused pair
+    /// product, which takes no hint.)
     /// </summary>
     internal static bool StepWeightsStream(long floats) => floats * sizeof(float) >= StreamedStepWeightsBytes;
 

@@ -278,19 +278,20 @@ internal interface IUnitKernel
 /// </summary>
 internal interface IRowFetch
 {
-    static abstract bool Fetches { get; }
+    /// <summary>Whether the kernel asks for the next row's lines.</summary>
+    static abstract bool FetchesNextRow { get; }
 }
 
 /// <summary>The unit kernel asks for the next row's lines.</summary>
 internal readonly struct NextRowFetch : IRowFetch
 {
-    public static bool Fetches => true;
+    public static bool FetchesNextRow => true;
 }
 
 /// <summary>The unit kernel asks for nothing ahead.</summary>
-internal readonly struct NoFetch : IRowFetch
+internal readonly struct NoRowFetch : IRowFetch
 {
-    public static bool Fetches => false;
+    public static bool FetchesNextRow => false;
 }
 
 /// <summary>Runs a row's units through an <see cref="IUnitKernel"/>, widest vectors first.</summary>

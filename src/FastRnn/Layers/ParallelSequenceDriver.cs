@@ -62,7 +62,8 @@ internal static unsafe class ParallelSequenceDriver
     /// <summary>
     /// How many workers run the time loops split by sequences (<see cref="ForwardRows"/>, and <see cref="Backward"/> with
     /// bySequences); 1 means they are not split that way. A step never mixes rows, so each worker runs its own sequences
-    /// through all T steps against the whole packed W_ih and W_hh, which each core then keeps in its own L2: the forward
+    /// through all T steps against the whole packed W_ih and W_hh, which each core then keeps in its own L2 (from 1.5 MiB
+    /// on they stream from L3, with the next-panel hint: <see cref="Gemm.StepWeightsStream"/>): the forward
     /// with no barrier at all, the backward meeting the others only where a group of weight-gradient blocks is added (and
     /// the bias sums with it), every 1024 packed rows at most. The split by hidden units meets at a barrier every step
     /// and each worker reads the rows the others wrote from their caches: at (64, 16, 64, 128) that costs about as much

@@ -525,12 +525,14 @@ internal static class SequenceDriver
     /// GRU's r and z only, since <c>r * (W_hn h + b_hn)</c> keeps n's recurrent product apart (<see cref="MultiplyStep{TCell}"/>).
     /// The one pass saves a store and a reload of the step's gate rows and half the kernel calls ([16, 512] from K = 64 +
     /// 128: 20.0 -> 18.9 us); forwards, probe A/B, medians of 6-8 alternating runs: (64, 16, 64, 128) LSTM 127.3 ->
-    /// 129.2 GFLOP/s, Elman 130.1 -> 131.9, GRU 126.5 -> 128.2, (1024, 16, 128, 128) Elman +1-4%. Past that size the
-    /// split by hidden units is the parallel plan, whose workers project step s + 1's inputs while they wait at step s's
+    /// 129.2 GFLOP/s, Elman 130.1 -> 131.9, GRU 126.5 -> 128.2, (1024, 16, 128, 128) Elman +1-4%. Past
+    /// <see cref="ParallelSequenceDriver.RowSplitMaxWeightBytes"/> (2 MiB) the split by hidden units is the parallel plan, whose workers project step s + 1's inputs while they wait at step s's
     /// barrier; fused, the (512, 64, 256, 512) LSTM forward on two threads lost that (266.3 -> 262.4 GFLOP/s, best of
     /// 3) for +0.5% on one. Weights that stream from L3 go apart also on one thread, since the pair takes no hint for
     /// its next panels: the (512, 64, 256, 512) Elman's 1.5 MiB forward 150.2-150.4 -> 151.4-152.2 apart without the
-    /// hint, 152.2-153.4 with it.
+    /// hint, 152.2-153.4 with it. The rule reads the weights' own bytes, not their packed lengths or a worker's slices,
+    /// which the drivers' hints read: a shape just under 1.5 MiB whose padded panels pass it is fused and takes no hint,
+    /// and under the split by hidden units a worker's slices of 1.5-3 MiB of weights stay in L2 and take none either.
     /// A function of the cell and the shape only, like the projection itself, so every driver and thread count gives
     /// the same bits.
     /// </summary>
