@@ -62,6 +62,21 @@ internal readonly struct LstmCell : IRecurrentCell, IVectorKernel<ForwardStep>, 
         where TOps : struct, IVectorOps<TVector>
         where TVector : struct
     {
+        if (step.FetchesNextRow)
+        {
+            BackwardRows<NextRowFetch, TOps, TVector>(step);
+        }
+        else
+        {
+            BackwardRows<NoRowFetch, TOps, TVector>(step);
+        }
+    }
+
+    private static void BackwardRows<TFetch, TOps, TVector>(in BackwardStep step)
+        where TFetch : struct, IRowFetch
+        where TOps : struct, IVectorOps<TVector>
+        where TVector : struct
+    {
         nint H = step.Hidden, start = step.UnitStart, end = step.UnitEnd;
         ref float gates = ref MemoryMarshal.GetReference(step.Gates);
         ref float dGates = ref MemoryMarshal.GetReference(step.DGates);
@@ -71,21 +86,12 @@ internal readonly struct LstmCell : IRecurrentCell, IVectorKernel<ForwardStep>, 
         ref float dcNext = ref MemoryMarshal.GetReference(step.DcNext);
         for (nint r = 0; r < step.Rows; r++)
         {
+            // The last row asks for its own lines again: already there, and no address past the buffers.
+            nint next = TFetch.FetchesNextRow && r + 1 < step.Rows ? 1 : 0;
             ref float gatesRow = ref Unsafe.Add(ref gates, r * 4 * H);
             ref float dGatesRow = ref Unsafe.Add(ref dGates, r * 4 * H);
-            nint row = r * H;
-            if (step.FetchesNextRow)
-            {
-                // The last row asks for its own lines again: already there, and no address past the buffers.
-                nint next = r + 1 < step.Rows ? 1 : 0;
-                var units = new BackwardUnits<NextRowFetch> { Hidden = H, Row = row, NextGates = next * 4 * H, NextRow = next * H, Gates = ref gatesRow, DGates = ref dGatesRow, CPrev = ref cPrev, C = ref c, Dh = ref dh, DcNext = ref dcNext };
-                UnitLoop.Run<BackwardUnits<NextRowFetch>, TOps, TVector>(ref units, start, end);
-            }
-            else
-            {
-                var units = new BackwardUnits<NoRowFetch> { Hidden = H, Row = row, Gates = ref gatesRow, DGates = ref dGatesRow, CPrev = ref cPrev, C = ref c, Dh = ref dh, DcNext = ref dcNext };
-                UnitLoop.Run<BackwardUnits<NoRowFetch>, TOps, TVector>(ref units, start, end);
-            }
+            var units = new BackwardUnits<TFetch> { Hidden = H, Row = r * H, NextGates = next * 4 * H, NextRow = next * H, Gates = ref gatesRow, DGates = ref dGatesRow, CPrev = ref cPrev, C = ref c, Dh = ref dh, DcNext = ref dcNext };
+            UnitLoop.Run<BackwardUnits<TFetch>, TOps, TVector>(ref units, start, end);
         }
     }
 
